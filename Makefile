@@ -1,0 +1,34 @@
+# The commands people type. Every target creates .venv from requirements.txt
+# when it is missing or older than requirements.txt.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: book test train pretrained bench clean
+
+.venv/.stamp: requirements.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+book: .venv/.stamp
+	$(PY) -m setdyn.build_book
+
+test: .venv/.stamp
+	$(PY) -m pytest -q tests
+
+# Retrain the shipped model from its recorded config (seed, hyperparameters)
+# into _build/retrained and compare it with the shipped one.
+train: .venv/.stamp
+	$(PY) -m setdyn train --config setdyn/data/pretrained.json --out _build/retrained
+	$(PY) -m setdyn evaluate --weights _build/retrained/model.safetensors
+
+# Rerun the seed search that chose the shipped model (overwrites setdyn/data/pretrained.*).
+pretrained: .venv/.stamp
+	$(PY) -m setdyn search-seed --out setdyn/data
+
+bench: .venv/.stamp
+	$(PY) benchmarks/train_speed.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,148 @@
+"""The continuous-time RNN of the paper, discretised with forward Euler.
+
+    x_{t+1} = (1 - a) x_t + a (J tanh(x_t) + B u_t + b + eta_t),   a = dt / tau
+    z_t     = W tanh(x_t) + b_out
+
+The paper uses dt = tau = 10 ms, so a = 1. Inputs u_t are one of three fixed
+colour vectors or zero, so B u_t takes only four values: the model takes the
+stimulus as integer codes per step (-1 = no input, 0..2 = colour) and looks
+the projected input up.
+
+Conventions: `run` returns for each step t = 0..T-1 the rate r after the step
+has integrated u_t (that is tanh(x_{t+1})) and the output z computed from it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+N_UNITS = 100
+
+
+def glorot_normal(shape: tuple[int, ...], gain: float, generator: torch.Generator) -> torch.Tensor:
+    """Glorot (Xavier) normal init as in Lux/Flux: std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_out = shape[0]
+    fan_in = shape[1] if len(shape) > 1 else 1
+    std = gain * (2.0 / (fan_in + fan_out)) ** 0.5
+    return torch.randn(shape, generator=generator, dtype=torch.float64) * std
+
+
+@dataclass
+class Run:
+    """What one forward pass returns: rates (batch x T x N), outputs z (batch x T)."""
+
+    rates: torch.Tensor
+    outputs: torch.Tensor
+
+
+class CTRNN(nn.Module):
+    """Continuous-time RNN with trainable x0, J, B, b, W, b_out and fixed colour encodings."""
+
+    def __init__(self, colors: np.ndarray | torch.Tensor, n_units: int = N_UNITS, alpha: float = 1.0,
+                 seed: int = 0, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError(f"alpha = dt/tau must be in (0, 1], got {alpha}")
+        colors = torch.as_tensor(colors, dtype=torch.float64)
+        if colors.ndim != 2 or colors.shape[0] != 3:
+            raise ValueError(f"colors must be a 3 x input_dim array (green, purple, red), got {tuple(colors.shape)}")
+        g = torch.Generator().manual_seed(seed)
+        n, d = n_units, colors.shape[1]
+        self.alpha = float(alpha)
+        self.register_buffer("colors", colors.to(dtype))
+        self.B = nn.Parameter(glorot_normal((n, d), 1.0, g).to(dtype))
+        self.J = nn.Parameter(glorot_normal((n, n), 0.75, g).to(dtype))
+        self.W = nn.Parameter(glorot_normal((1, n), 1.5, g).to(dtype))
+        self.x0 = nn.Parameter(glorot_normal((n,), 1.0, g).to(dtype))
+        self.b = nn.Parameter(torch.zeros(n, dtype=dtype))
+        self.b_out = nn.Parameter(torch.zeros(1, dtype=dtype))
+
+    @property
+    def n_units(self) -> int:
+        return self.J.shape[0]
+
+    def input_table(self) -> torch.Tensor:
+        """B u for u in (green, purple, red, nothing): 4 x N. Row -1 is the zero input."""
+        proj = self.colors @ self.B.T
+        return torch.cat([proj, torch.zeros_like(proj[:1])])
+
+    def drive(self, codes: torch.Tensor, noise_std: float = 0.0,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+        """External drive B u_t + eta_t for integer stimulus codes (batch x T) -> batch x T x N."""
+        d = self.input_table()[codes]
+        if noise_std > 0:
+            d = d + noise_std * torch.randn(d.shape, generator=generator, dtype=d.dtype)
+        return d
+
+    def initial_state(self, batch: int, x0_noise_std: float = 0.0,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        x = self.x0.expand(batch, -1)
+        if x0_noise_std > 0:
+            x = x + x0_noise_std * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        return x
+
+    def step(self, x: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
+        """One Euler step of the state x (batch x N) under external drive (batch x N)."""
+        a = self.alpha
+        h = torch.tanh(x) @ self.J.T + drive + self.b
+        return h if a == 1.0 else (1 - a) * x + a * h
+
+    def readout(self, rates: torch.Tensor) -> torch.Tensor:
+        return (rates @ self.W.T).squeeze(-1) + self.b_out
+
+    def run(self, codes: torch.Tensor | np.ndarray, noise_std: float = 0.0, x0_noise_std: float = 0.0,
+            generator: torch.Generator | None = None, x_init: torch.Tensor | None = None,
+            fast: bool = True) -> Run:
+        """Simulate trials. codes: batch x T ints (-1 none, 0..2 colour).
+
+        noise_std is the std of eta per unit per step; x0_noise_std the std of
+        the noise added to x0. x_init (batch x N) replaces x0 when given.
+        """
+        codes = torch.as_tensor(np.asarray(codes) if not torch.is_tensor(codes) else codes, dtype=torch.long)
+        if codes.ndim == 1:
+            codes = codes[None]
+        if codes.numel() and (codes.min() < -1 or codes.max() > 2):
+            raise ValueError("stimulus codes must be -1 (no input) or 0, 1, 2 (green, purple, red)")
+        drive = self.drive(codes, noise_std, generator)
+        x = self.initial_state(codes.shape[0], x0_noise_std, generator) if x_init is None else x_init
+        return self.run_drive(x, drive, fast=fast)
+
+    def run_drive(self, x: torch.Tensor, drive: torch.Tensor, fast: bool = True) -> Run:
+        """Simulate from states x (batch x N) under a given drive (batch x T x N)."""
+        if fast and self.alpha == 1.0:
+            # a = 1: r_{t+1} = tanh(J r_t + B u_t + b + eta_t), an Elman RNN on the rates;
+            # one fused addmm + tanh per step.
+            r = torch.tanh(x)
+            jt = self.J.T
+            out = []
+            for c in (drive + self.b).unbind(1):
+                r = torch.tanh(torch.addmm(c, r, jt))
+                out.append(r)
+            rates = torch.stack(out, 1)
+        else:
+            out = []
+            for d in drive.unbind(1):
+                x = self.step(x, d)
+                out.append(torch.tanh(x))
+            rates = torch.stack(out, 1)
+        return Run(rates, self.readout(rates))
+
+    def free_run(self, x: torch.Tensor, n_steps: int) -> torch.Tensor:
+        """States (not rates) x_1..x_n with no input and no noise, from x (batch x N)."""
+        out = []
+        zero = torch.zeros_like(x)
+        for _ in range(n_steps):
+            x = self.step(x, zero)
+            out.append(x)
+        return torch.stack(out, 1)
+
+
+def accuracy(outputs: torch.Tensor | np.ndarray, targets: torch.Tensor | np.ndarray) -> float:
+    """Fraction correct at the final step: z > 0.5 means valid, z < -0.5 invalid, else wrong."""
+    z = torch.as_tensor(outputs)[..., -1]
+    t = torch.as_tensor(targets, dtype=z.dtype)
+    decision = torch.where(z > 0.5, 1.0, torch.where(z < -0.5, -1.0, 0.0)).to(z.dtype)
+    return float((decision == t).to(torch.float64).mean())

@@ -1,0 +1,194 @@
+"""The one-attribute SET task: three colours shown one after another.
+
+A trial lasts 500 ms on a 10 ms grid (50 steps). Each colour is shown for
+20 ms (2 steps). Three colours form a SET when they are all the same or all
+different; with green, purple, red = 0, 1, 2 this is exactly when their sum
+is 0 mod 3.
+
+Stimuli are integer codes per step: -1 for no input, 0/1/2 for a colour.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+COLORS: tuple[str, ...] = ("green", "purple", "red")
+COLOR_LETTERS: tuple[str, ...] = ("G", "P", "R")
+#: Paper colours (hex) used in every figure.
+COLOR_HEX: dict[str, str] = {"green": "#5CD629", "purple": "#662BF0", "red": "#DA3A32"}
+
+DT_MS = 10.0  #: simulation step (ms)
+N_STEPS = 50  #: steps per trial (500 ms)
+PULSE_STEPS = 2  #: each colour is on for 20 ms
+ONSET_MIN = 3  #: earliest onset step (30 ms)
+ONSET_MAX = 40  #: latest onset step (400 ms); the last pulse ends by 420 ms
+MIN_ONSET_GAP = 5  #: consecutive onsets at least 50 ms apart (pulse + 30 ms gap)
+SCORE_STEPS = 5  #: the target is scored on the last 50 ms
+INPUT_DIM = 100  #: dimension of the colour encodings
+NO_INPUT = -1  #: stimulus code for "nothing shown"
+
+
+def color_index(color: str | int) -> int:
+    """Index 0, 1, 2 of a colour given by name ('green'), letter ('G') or index."""
+    if isinstance(color, (bool, np.bool_)):
+        raise ValueError(f"colour must be a name {COLORS}, a letter {COLOR_LETTERS} or an index 0-2, got {color!r}")
+    if isinstance(color, (int, np.integer)):
+        if 0 <= int(color) < len(COLORS):
+            return int(color)
+        raise ValueError(f"colour index must be 0, 1 or 2 ({', '.join(COLORS)}), got {color}")
+    if isinstance(color, str):
+        key = color.strip().lower()
+        for i, (name, letter) in enumerate(zip(COLORS, COLOR_LETTERS)):
+            if key in (name, letter.lower()):
+                return i
+    raise ValueError(
+        f"unknown colour {color!r}; accepted: {', '.join(COLORS)} (or {', '.join(COLOR_LETTERS)}, or 0-2)"
+    )
+
+
+def parse_sequence(colors: str | Iterable[str | int]) -> tuple[int, ...]:
+    """Colour indices of a sequence: 'PGR', ['purple', 'green', 'red'] or (1, 0, 2)."""
+    if isinstance(colors, str):
+        items: Iterable[str | int] = list(colors) if "," not in colors else colors.split(",")
+    else:
+        items = colors
+    return tuple(color_index(c) for c in items)
+
+
+def sequence_name(colors: Sequence[int]) -> str:
+    """Letters of a sequence of colour indices, e.g. (1, 0, 2) -> 'PGR'."""
+    return "".join(COLOR_LETTERS[color_index(c)] for c in colors)
+
+
+def is_valid_set(colors: str | Iterable[str | int]) -> bool:
+    """True when three colours are all the same or all different."""
+    seq = parse_sequence(colors)
+    if len(seq) != 3:
+        raise ValueError(f"a SET needs exactly 3 colours, got {len(seq)}: {seq}")
+    return len(set(seq)) in (1, 3)
+
+
+def all_combinations() -> list[tuple[int, int, int]]:
+    """The 27 ordered colour triples, in lexicographic order (GGG, GGP, ..., RRR)."""
+    return [tuple(c) for c in itertools.product(range(3), repeat=3)]  # type: ignore[misc]
+
+
+def check_onsets(onsets: Sequence[int], n_steps: int = N_STEPS) -> tuple[int, ...]:
+    """Validate explicit onset steps; returns them as a tuple of ints.
+
+    Rules (steps of 10 ms): each onset in [ONSET_MIN, ONSET_MAX], sorted,
+    consecutive onsets at least MIN_ONSET_GAP apart (so pulses never overlap),
+    and every pulse ends inside the trial.
+    """
+    out = []
+    for o in onsets:
+        if isinstance(o, (bool, np.bool_)) or not isinstance(o, (int, np.integer)):
+            raise ValueError(f"onsets must be whole step numbers (10 ms each), got {o!r}")
+        out.append(int(o))
+    for o in out:
+        if not ONSET_MIN <= o <= ONSET_MAX:
+            raise ValueError(
+                f"onset step {o} is outside the allowed window {ONSET_MIN}..{ONSET_MAX} "
+                f"({ONSET_MIN * DT_MS:.0f}-{ONSET_MAX * DT_MS:.0f} ms)"
+            )
+        if o + PULSE_STEPS > n_steps:
+            raise ValueError(f"pulse at onset {o} ends after the trial ({n_steps} steps)")
+    for a, b in zip(out, out[1:]):
+        if b <= a:
+            raise ValueError(f"onsets must be strictly increasing, got {out}")
+        if b - a < MIN_ONSET_GAP:
+            raise ValueError(
+                f"onsets {a} and {b} are {b - a} steps apart; consecutive onsets need >= {MIN_ONSET_GAP} "
+                f"steps ({MIN_ONSET_GAP * DT_MS:.0f} ms: a {PULSE_STEPS * DT_MS:.0f} ms pulse and a gap)"
+            )
+    return tuple(out)
+
+
+def draw_onsets(rng: np.random.Generator, n_pulses: int = 3) -> tuple[int, ...]:
+    """Onset steps drawn uniformly from ONSET_MIN..ONSET_MAX, sorted, redrawn until
+    consecutive onsets are >= MIN_ONSET_GAP steps apart (reference recipe)."""
+    if n_pulses * MIN_ONSET_GAP > ONSET_MAX - ONSET_MIN + MIN_ONSET_GAP:
+        raise ValueError(f"{n_pulses} pulses do not fit in one trial; at most 8")
+    while True:
+        onsets = np.sort(rng.integers(ONSET_MIN, ONSET_MAX + 1, size=n_pulses))
+        if n_pulses < 2 or np.all(np.diff(onsets) >= MIN_ONSET_GAP):
+            return tuple(int(o) for o in onsets)
+
+
+def default_onsets(n_pulses: int = 3) -> tuple[int, ...]:
+    """Evenly spread onsets used for the illustrative trials (steps): 5, 15, 25 for three."""
+    return tuple(5 + 10 * i for i in range(n_pulses))
+
+
+def stimulus(colors: Sequence[int], onsets: Sequence[int], n_steps: int = N_STEPS) -> np.ndarray:
+    """Per-step stimulus codes (int array of length n_steps; -1 = no input)."""
+    if len(colors) != len(onsets):
+        raise ValueError(f"need one onset per colour: {len(colors)} colours, {len(onsets)} onsets")
+    codes = np.full(n_steps, NO_INPUT, dtype=np.int64)
+    for c, o in zip(colors, onsets):
+        codes[o : o + PULSE_STEPS] = color_index(c)
+    return codes
+
+
+def color_encodings(seed: int, dim: int = INPUT_DIM) -> np.ndarray:
+    """The three fixed colour vectors (3 x dim, rows green, purple, red), N(0, 1)."""
+    return np.random.default_rng(seed).standard_normal((3, dim))
+
+
+@dataclass(frozen=True)
+class TrialSet:
+    """A batch of trials: stimulus codes (n x T), colours (n x 3), onsets (n x 3), targets (n,)."""
+
+    codes: np.ndarray
+    colors: np.ndarray
+    onsets: np.ndarray
+    targets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def make_trials(
+    combos: Sequence[Sequence[int]],
+    onsets: Sequence[Sequence[int]] | None = None,
+    rng: np.random.Generator | None = None,
+    n_steps: int = N_STEPS,
+) -> TrialSet:
+    """Trials for the given colour triples; onsets given explicitly or drawn from rng."""
+    if onsets is None:
+        if rng is None:
+            raise ValueError("give either explicit onsets or a random generator to draw them")
+        onsets = [draw_onsets(rng, len(c)) for c in combos]
+    if len(onsets) != len(combos):
+        raise ValueError(f"need one onset triple per trial: {len(combos)} trials, {len(onsets)} onset lists")
+    colors = np.array([parse_sequence(c) for c in combos], dtype=np.int64)
+    ons = np.array([check_onsets(o, n_steps) for o in onsets], dtype=np.int64)
+    codes = np.stack([stimulus(c, o, n_steps) for c, o in zip(colors, ons)])
+    targets = np.array([1.0 if is_valid_set(c) else -1.0 for c in colors])
+    return TrialSet(codes, colors, ons, targets)
+
+
+def training_set(seed: int, valid_repeats: int = 30, invalid_repeats: int = 15) -> TrialSet:
+    """The reference training set: each valid triple 30x, each invalid 15x (540 trials,
+    50% valid), random onsets per trial drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    combos = [c for c in all_combinations() for _ in range(valid_repeats if is_valid_set(c) else invalid_repeats)]
+    return make_trials(combos, rng=rng)
+
+
+def test_set(onsets: Sequence[int] | None = None, seed: int | None = None) -> TrialSet:
+    """The 27 combinations once each: with one onset draw from `seed`, or fixed onsets."""
+    combos = all_combinations()
+    if seed is not None:
+        return make_trials(combos, rng=np.random.default_rng(seed))
+    ons = default_onsets() if onsets is None else check_onsets(onsets)
+    return make_trials(combos, onsets=[ons] * len(combos))
+
+
+def fresh_set(seed: int, draws: int = 20) -> TrialSet:
+    """All 27 combinations x `draws` fresh onset draws: the generalisation check."""
+    combos = [c for c in all_combinations() for _ in range(draws)]
+    return make_trials(combos, rng=np.random.default_rng(seed))

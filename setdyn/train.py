@@ -1,0 +1,190 @@
+"""Training per the paper's reference recipe.
+
+AdamW (lr 1e-4, betas 0.9/0.999); the reference decays weights by
+`x -= 1e-4 * x` every step, which is PyTorch's AdamW with weight_decay = 1.0
+(PyTorch multiplies the decay by the learning rate). Gradients are clipped
+element-wise to +-5. Loss: MSE of z against the target on the last 5 steps
+plus an activity penalty 1e-4 * 0.01 * mean(r^2).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import task
+from .model import CTRNN, accuracy
+
+
+@dataclass
+class TrainConfig:
+    """Every hyperparameter of a training run (times in steps of dt = 10 ms)."""
+
+    seed: int = 0  #: seeds the initial weights, the training onsets and the noise
+    encoding_seed: int = 0  #: seeds the three colour vectors
+    n_units: int = 100
+    alpha: float = 1.0  #: dt / tau
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay_per_step: float = 1e-4  #: reference: x -= 1e-4 * x every update
+    grad_clip: float = 5.0  #: element-wise
+    batch_size: int = 108
+    activity_penalty: float = 1e-6  #: reference: 1e-4 * 0.01 * mean(r^2)
+    noise_std: float = 0.1  #: recurrent noise eta, std per unit per step
+    x0_noise_std: float = 0.5  #: noise on the initial state during training
+    max_epochs: int = 2500
+    stop_train_acc_noisy: float | None = 0.96  #: stop once this noisy train accuracy ...
+    stop_test_acc_clean: float | None = 1.0  #: ... and this clean test accuracy ...
+    stop_fresh_acc_clean: float | None = 0.99  #: ... and this accuracy on fresh onsets ...
+    stop_patience: int = 4  #: ... have held for this many consecutive evaluations
+    eval_every: int = 5  #: epochs between noise-free evaluations
+    test_onset_seed: int = 12345  #: onsets of the 27-trial test set
+    fresh_onset_seed: int = 777  #: onsets of the generalisation set (27 x fresh_draws)
+    fresh_draws: int = 20
+    eval_noise_seed: int = 99  #: noise for the noisy evaluations
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown training config keys {sorted(unknown)}; accepted: {sorted(names)}")
+        d = dict(d)
+        if "betas" in d:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+
+def build_model(cfg: TrainConfig, dtype: torch.dtype = torch.float32) -> CTRNN:
+    """A freshly initialised model with the config's seeds."""
+    return CTRNN(task.color_encodings(cfg.encoding_seed), n_units=cfg.n_units, alpha=cfg.alpha,
+                 seed=cfg.seed, dtype=dtype)
+
+
+def loss_fn(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig,
+            generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training loss and the outputs of a noisy forward pass."""
+    run = model.run(codes, noise_std=cfg.noise_std, x0_noise_std=cfg.x0_noise_std, generator=generator)
+    z = run.outputs[:, -task.SCORE_STEPS:]
+    mse = ((z - targets[:, None]) ** 2).mean()
+    return mse + cfg.activity_penalty * (run.rates ** 2).mean(), run.outputs
+
+
+@torch.no_grad()
+def evaluate(model: CTRNN, trials: task.TrialSet, noise_std: float = 0.0, x0_noise_std: float = 0.0,
+             seed: int = 0) -> tuple[float, float]:
+    """(accuracy, MSE on the last 5 steps) of a model on a trial set."""
+    g = torch.Generator().manual_seed(seed)
+    run = model.run(trials.codes, noise_std=noise_std, x0_noise_std=x0_noise_std, generator=g)
+    t = torch.as_tensor(trials.targets, dtype=run.outputs.dtype)
+    mse = float(((run.outputs[:, -task.SCORE_STEPS:] - t[:, None]) ** 2).mean())
+    return accuracy(run.outputs, t), mse
+
+
+def evaluate_all(model: CTRNN, cfg: TrainConfig) -> dict[str, float]:
+    """The four accuracies of the paper (noisy/clean x train/test) plus fresh-onset accuracy."""
+    train = task.training_set(cfg.seed)
+    test = task.test_set(seed=cfg.test_onset_seed)
+    fresh = task.fresh_set(cfg.fresh_onset_seed, cfg.fresh_draws)
+    out = {}
+    for name, trials in (("train", train), ("test", test), ("fresh", fresh)):
+        out[f"{name}_acc_noisy"], _ = evaluate(model, trials, cfg.noise_std, cfg.x0_noise_std, cfg.eval_noise_seed)
+        out[f"{name}_acc_clean"], out[f"{name}_loss_clean"] = evaluate(model, trials)
+    return out
+
+
+@dataclass
+class TrainResult:
+    model: CTRNN
+    config: TrainConfig
+    history: dict[str, list[float]] = field(default_factory=dict)
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+def train(cfg: TrainConfig, progress: bool = True,
+          callback: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
+    """Train a model from scratch; deterministic for a given config.
+
+    Runs on one thread (faster than two for this small model, and bit-reproducible).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train(cfg, progress, callback)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: TrainConfig, progress: bool,
+           callback: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg)
+    train_set = task.training_set(cfg.seed)
+    test = task.test_set(seed=cfg.test_onset_seed)
+    fresh = task.fresh_set(cfg.fresh_onset_seed, cfg.fresh_draws)
+    codes = torch.as_tensor(train_set.codes)
+    targets = torch.as_tensor(train_set.targets, dtype=torch.float32)
+    # PyTorch's AdamW decays by lr * weight_decay per step.
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
+                            weight_decay=cfg.weight_decay_per_step / cfg.lr)
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+    history: dict[str, list[float]] = {k: [] for k in ("train_loss", "train_acc_noisy")}
+    history.update({k: [] for k in ("eval_epoch", "train_acc_clean", "test_acc_clean", "test_loss_clean",
+                                    "fresh_acc_clean")})
+    streak, stopped = 0, False
+    t0 = time.perf_counter()
+    bar = tqdm(range(1, cfg.max_epochs + 1), desc=f"train seed {cfg.seed}", disable=not progress, unit="epoch")
+    for epoch in bar:
+        model.train()
+        perm = torch.randperm(len(train_set), generator=g)
+        losses, correct = [], 0.0
+        for idx in perm.split(cfg.batch_size):
+            loss, z = loss_fn(model, codes[idx], targets[idx], cfg, g)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            losses.append(loss.item())
+            correct += accuracy(z.detach(), targets[idx]) * len(idx)
+        rec = {"train_loss": float(np.mean(losses)), "train_acc_noisy": correct / len(train_set)}
+        history["train_loss"].append(rec["train_loss"])
+        history["train_acc_noisy"].append(rec["train_acc_noisy"])
+        if epoch % cfg.eval_every and epoch != cfg.max_epochs:
+            continue
+        model.eval()
+        rec["eval_epoch"] = epoch
+        rec["train_acc_clean"], _ = evaluate(model, train_set)
+        rec["test_acc_clean"], rec["test_loss_clean"] = evaluate(model, test)
+        rec["fresh_acc_clean"], _ = evaluate(model, fresh)
+        for k in ("eval_epoch", "train_acc_clean", "test_acc_clean", "test_loss_clean", "fresh_acc_clean"):
+            history[k].append(rec[k])
+        bar.set_postfix(loss=f"{rec['train_loss']:.3f}", train=f"{rec['train_acc_noisy']:.3f}",
+                        fresh=f"{rec['fresh_acc_clean']:.3f}")
+        if callback is not None:
+            callback(epoch, rec)
+        streak = streak + 1 if _targets_met(rec, cfg) else 0
+        if streak >= cfg.stop_patience:
+            stopped = True
+            break
+    bar.close()
+    model.eval()
+    return TrainResult(model, cfg, history, stopped, time.perf_counter() - t0)
+
+
+def _targets_met(rec: dict[str, float], cfg: TrainConfig) -> bool:
+    checks = [(cfg.stop_train_acc_noisy, "train_acc_noisy"), (cfg.stop_test_acc_clean, "test_acc_clean"),
+              (cfg.stop_fresh_acc_clean, "fresh_acc_clean")]
+    if all(t is None for t, _ in checks):
+        return False
+    return all(t is None or rec[k] >= t for t, k in checks)
