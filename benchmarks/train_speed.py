@@ -1,0 +1,102 @@
+"""Training speed: prints figures, asserts nothing (run by `make bench`).
+
+1. ms per epoch (540 trials, 5 minibatches, forward + backward + AdamW), median
+   of several, for setdyn's path and for a plain per-step autograd loop
+   (drive[t] indexing, dense inputs) measured in the same run, and their ratio.
+2. The matmul FLOP limit: the epoch's matmul FLOPs divided by the GFLOP/s this
+   machine reaches on the same matrix shapes; our epoch vs that bound.
+3. Epochs and seconds to reach the accuracy target for a few seeds
+   (set BENCH_SEEDS=0,1,2; default 1 seed, as each takes minutes).
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import torch
+
+from setdyn import task
+from setdyn.train import TrainConfig, build_model, train
+
+torch.set_num_threads(1)
+cfg = TrainConfig()
+ts = task.training_set(0)
+codes = torch.as_tensor(ts.codes)
+targets = torch.as_tensor(ts.targets, dtype=torch.float32)
+
+
+def epoch_setdyn(model, opt, g) -> None:
+    for idx in torch.randperm(len(ts), generator=g).split(cfg.batch_size):
+        run = model.run(codes[idx], noise_std=0.1, x0_noise_std=0.5, generator=g)
+        loss = ((run.outputs[:, -5:] - targets[idx, None]) ** 2).mean() + 1e-6 * (run.rates ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), 5.0)
+        opt.step()
+
+
+def epoch_plain(model, opt, g) -> None:
+    """The textbook loop: dense inputs u_t (batch x T x 100), B u_t per step, drive[t] indexing."""
+    enc = torch.cat([model.colors, torch.zeros(1, model.colors.shape[1])])
+    for idx in torch.randperm(len(ts), generator=g).split(cfg.batch_size):
+        u = enc[codes[idx]]
+        x = model.x0 + 0.5 * torch.randn(len(idx), 100, generator=g)
+        zs, rs = [], []
+        for t in range(u.shape[1]):
+            x = torch.tanh(x) @ model.J.T + u[:, t] @ model.B.T + model.b + 0.1 * torch.randn(len(idx), 100, generator=g)
+            r = torch.tanh(x)
+            rs.append(r)
+            zs.append(r @ model.W.T + model.b_out)
+        z = torch.cat(zs, 1)
+        loss = ((z[:, -5:] - targets[idx, None]) ** 2).mean() + 1e-6 * (torch.stack(rs) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), 5.0)
+        opt.step()
+
+
+def time_epochs(fn, reps: int = 15) -> float:
+    model = build_model(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1.0)
+    g = torch.Generator().manual_seed(0)
+    fn(model, opt, g)  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn(model, opt, g)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def matmul_limit_ms() -> float:
+    """Time the epoch's matmuls alone at this machine's measured GFLOP/s (batch 108, N = 100)."""
+    a, w = torch.randn(108, 100), torch.randn(100, 100)
+    n = 2000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        a @ w
+    per = (time.perf_counter() - t0) / n
+    gflops = 2 * 108 * 100 * 100 / per / 1e9
+    # per step: forward J r (1 matmul), backward dJ and dr (2 matmuls); 50 steps, 540 trials
+    epoch_flops = 3 * 2 * 540 * 50 * 100 * 100
+    print(f"matmul 108x100 @ 100x100: {gflops:.2f} GFLOP/s")
+    return epoch_flops / (gflops * 1e9) * 1e3
+
+
+if __name__ == "__main__":
+    ours = time_epochs(epoch_setdyn)
+    plain = time_epochs(epoch_plain)
+    limit = matmul_limit_ms()
+    print(f"epoch, setdyn path:          {ours:7.1f} ms (median of 15)")
+    print(f"epoch, plain autograd loop:  {plain:7.1f} ms  -> speed-up {plain / ours:.2f}x")
+    print(f"epoch, matmul FLOP limit:    {limit:7.1f} ms  -> ours is {ours / limit:.1f}x the limit")
+    seeds = [int(s) for s in os.environ.get("BENCH_SEEDS", "1").split(",")]
+    secs = []
+    for s in seeds:
+        res = train(TrainConfig(seed=s), progress=True)
+        ep = len(res.history["train_loss"])
+        print(f"seed {s}: {'reached target' if res.stopped_early else 'did not reach target'} "
+              f"after {ep} epochs, {res.seconds:.0f} s")
+        secs.append(res.seconds)
+    print(f"time to target, median over seeds {seeds}: {statistics.median(secs):.0f} s")
