@@ -22,6 +22,7 @@ test: .venv/.stamp
 train: .venv/.stamp
 	$(PY) -m setdyn train --config setdyn/data/pretrained.json --out _build/retrained
 	$(PY) -m setdyn evaluate --weights _build/retrained/model.safetensors
+	@$(PY) -c "from safetensors.numpy import load_file as L; a, b = L('_build/retrained/model.safetensors'), L('setdyn/data/pretrained.safetensors'); d = max(abs(a[k] - b[k]).max() for k in a); print('retrained vs shipped: max |difference| =', d, '(identical)' if d == 0 else '')"
 
 # Rerun the seed search that chose the shipped model (overwrites setdyn/data/pretrained.*).
 pretrained: .venv/.stamp
