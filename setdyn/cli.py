@@ -119,12 +119,8 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     from . import analysis
 
     model = _load(args.weights)
-    report = getattr(analysis, "analyze", None)
-    if report is None:
-        cyc = analysis.limit_cycle(model)
-        print(json.dumps({"period_ms": cyc.period_ms, "is_limit_cycle": cyc.is_limit_cycle}, indent=1))
-    else:
-        print(json.dumps(report(model), indent=1))
+    seed = weights.load_meta(args.weights).get("config", {}).get("seed", 0)
+    print(json.dumps(analysis.analyze(model, training_seed=seed, progress=True), indent=1))
 
 
 def _read_json(path: str) -> dict[str, Any]:
