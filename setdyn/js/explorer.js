@@ -1,0 +1,596 @@
+/* setdyn explorers: the paper's handcrafted oscillator and the trained CT-RNN,
+ * both computed in the reader's browser.
+ *
+ * setdyn/widgets.py inlines this file into the page once per explorer (the
+ * guard below makes a second copy a no-op) followed by
+ * `setdynExplorers.mount(root)`. The root element holds the data as JSON in
+ * a script element of type application/json and class sx-data. Plotting needs
+ * window.Plotly (the book loads plotly.js from its own files); nothing is
+ * fetched from anywhere.
+ *
+ * Model (setdyn.model.CTRNN), a = dt/tau:
+ *   x_{t+1} = (1 - a) x_t + a (J tanh(x_t) + B u_t + b + eta_t)
+ *   r_t = tanh(x_{t+1}),  z_t = W r_t + b_out      (t = 0 .. T-1)
+ * Oscillator (setdyn.oscillator):
+ *   f(t) = A sin(2 pi t / T + sum of the kicks of the pulses with onset <= t) - offset
+ */
+(function () {
+  "use strict";
+  if (window.setdynExplorers) return;
+
+  const DEG = Math.PI / 180;
+  const VALID_TOLERANCE_DEG = 60; // half the distance between the automaton's phase states
+
+  // ------------------------------------------------------------------ data
+
+  function decodeFloat32(b64) {
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return Float64Array.from(new Float32Array(bytes.buffer)); // little-endian, as written by numpy '<f4'
+  }
+
+  /** The network from its exported float32 weights (computations run in float64). */
+  function makeNet(w) {
+    const n = w.n, d = w.d;
+    const J = decodeFloat32(w.J), B = decodeFloat32(w.B), colors = decodeFloat32(w.colors);
+    // B u for u = green, purple, red: the only inputs the task uses
+    const input = [0, 1, 2].map(function (c) {
+      const v = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let k = 0; k < d; k++) s += B[i * d + k] * colors[c * d + k];
+        v[i] = s;
+      }
+      return v;
+    });
+    const net = {
+      n: n, d: d, alpha: w.alpha, J: J, input: input,
+      b: decodeFloat32(w.b), W: decodeFloat32(w.W), bOut: decodeFloat32(w.b_out)[0],
+      x0: decodeFloat32(w.x0), mean: decodeFloat32(w.pca_mean), pcs: decodeFloat32(w.pca_components),
+      angle: w.angle_deg, radius: w.pc_radius,
+    };
+    net.r0 = net.x0.map(Math.tanh);
+    net.z0 = readout(net, net.r0, 0);
+    return net;
+  }
+
+  function readout(net, rates, offset) {
+    let z = net.bOut;
+    for (let i = 0; i < net.n; i++) z += net.W[i] * rates[offset + i];
+    return z;
+  }
+
+  // ------------------------------------------------------------------ random numbers
+
+  /** Seeded uniform [0, 1) generator (mulberry32). */
+  function mulberry32(seed) {
+    let a = seed >>> 0;
+    return function () {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  /** Seeded standard normal generator (Box-Muller on mulberry32). */
+  function normals(seed) {
+    const rand = mulberry32(seed);
+    let spare = null;
+    return function () {
+      if (spare !== null) { const s = spare; spare = null; return s; }
+      let u = 0;
+      while (u === 0) u = rand();
+      const m = Math.sqrt(-2 * Math.log(u)), v = 2 * Math.PI * rand();
+      spare = m * Math.sin(v);
+      return m * Math.cos(v);
+    };
+  }
+
+  // ------------------------------------------------------------------ the network
+
+  /**
+   * Run one trial. codes: per-step stimulus codes (-1 none, 0/1/2 colour).
+   * Returns rates (T x n, row-major) and outputs z (T), as setdyn.model.CTRNN.run.
+   */
+  function simulate(net, codes, noiseStd, seed) {
+    const n = net.n, T = codes.length, a = net.alpha, J = net.J, b = net.b;
+    const rates = new Float64Array(T * n), z = new Float64Array(T);
+    const x = Float64Array.from(net.x0), r = Float64Array.from(net.r0), h = new Float64Array(n);
+    const gauss = noiseStd > 0 ? normals(seed || 0) : null;
+    for (let t = 0; t < T; t++) {
+      const u = codes[t] >= 0 ? net.input[codes[t]] : null;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const row = i * n;
+        for (let j = 0; j < n; j++) s += J[row + j] * r[j];
+        s += b[i];
+        if (u) s += u[i];
+        if (gauss) s += noiseStd * gauss();
+        h[i] = s;
+      }
+      const off = t * n;
+      for (let i = 0; i < n; i++) {
+        x[i] = a === 1 ? h[i] : (1 - a) * x[i] + a * h[i];
+        r[i] = Math.tanh(x[i]);
+        rates[off + i] = r[i];
+      }
+      z[t] = readout(net, rates, off);
+    }
+    return { rates: rates, z: z };
+  }
+
+  /** PC1, PC2 and rPC1 of rates (T x n). */
+  function project(net, rates) {
+    const n = net.n, T = rates.length / n;
+    const pc1 = new Float64Array(T), pc2 = new Float64Array(T), rpc1 = new Float64Array(T);
+    const c = Math.cos(net.angle * DEG), s = Math.sin(net.angle * DEG);
+    for (let t = 0; t < T; t++) {
+      let p = 0, q = 0;
+      for (let i = 0; i < n; i++) {
+        const v = rates[t * n + i] - net.mean[i];
+        p += net.pcs[i] * v;
+        q += net.pcs[n + i] * v;
+      }
+      pc1[t] = p; pc2[t] = q; rpc1[t] = c * p + s * q;
+    }
+    return { pc1: pc1, pc2: pc2, rpc1: rpc1 };
+  }
+
+  /** The network's answer from its final output: the accuracy rule of setdyn.model.accuracy. */
+  function answer(zLast) {
+    return zLast > 0.5 ? "valid" : zLast < -0.5 ? "invalid" : "undecided";
+  }
+
+  // ------------------------------------------------------------------ the task
+
+  function isValidSet(seq) {
+    const distinct = new Set(seq).size;
+    return distinct === 1 || distinct === 3;
+  }
+
+  /** null when the onsets (ms) follow the rules of setdyn.task.check_onsets, else the message. */
+  function checkOnsets(task, onsetsMs) {
+    const dt = task.dt_ms, lo = task.onset_min * dt, hi = task.onset_max * dt;
+    for (let k = 0; k < onsetsMs.length; k++) {
+      const o = onsetsMs[k];
+      if (!Number.isFinite(o)) return "onset " + (k + 1) + " is not a number";
+      if (Math.round(o / dt) * dt !== o) return "onset " + (k + 1) + " (" + o + " ms) is not a multiple of " + dt + " ms";
+      if (o < lo || o > hi) return "onset " + (k + 1) + " (" + o + " ms) is outside the allowed window " + lo + "-" + hi + " ms";
+      if (o / dt + task.pulse_steps > task.n_steps) return "the pulse at " + o + " ms ends after the trial";
+    }
+    for (let k = 1; k < onsetsMs.length; k++) {
+      const gap = onsetsMs[k] - onsetsMs[k - 1];
+      if (gap <= 0) return "onsets must increase: onset " + (k + 1) + " (" + onsetsMs[k] + " ms) is not after onset " + k + " (" + onsetsMs[k - 1] + " ms)";
+      if (gap < task.min_gap * dt) {
+        return "onsets " + k + " and " + (k + 1) + " are " + gap + " ms apart; consecutive onsets need at least " +
+          task.min_gap * dt + " ms (a " + task.pulse_steps * dt + " ms pulse and a gap)";
+      }
+    }
+    return null;
+  }
+
+  /** Per-step stimulus codes (-1 none), as setdyn.task.stimulus. */
+  function stimulus(task, seq, onsetsMs) {
+    const codes = new Int8Array(task.n_steps).fill(-1);
+    seq.forEach(function (c, k) {
+      const o = Math.round(onsetsMs[k] / task.dt_ms);
+      for (let s = o; s < o + task.pulse_steps; s++) codes[s] = c;
+    });
+    return codes;
+  }
+
+  // ------------------------------------------------------------------ the oscillator
+
+  /**
+   * f(t) at times tMs (ms), as setdyn.oscillator.handcrafted; p = {amplitude, period_ms, offset,
+   * kicks_deg: [green, purple, red], phase0_deg, kick_delay_ms} (a kick counts from onset + delay on).
+   */
+  function oscillator(p, seq, onsetsMs, tMs) {
+    const delay = p.kick_delay_ms || 0;
+    return Array.from(tMs, function (t) {
+      let phase = 2 * Math.PI * t / p.period_ms + (p.phase0_deg || 0) * DEG;
+      for (let k = 0; k < seq.length; k++) if (t >= onsetsMs[k] + delay) phase += p.kicks_deg[seq[k]] * DEG;
+      return p.amplitude * Math.sin(phase) - p.offset;
+    });
+  }
+
+  /** Fixed y range of f(t): +-16 unless amplitude + |offset| needs more (steps of 5). */
+  function fRange(p) {
+    const top = Math.max(16, 5 * Math.ceil((p.amplitude + Math.abs(p.offset) + 1) / 5));
+    return [-top, top];
+  }
+
+  function wrap360(deg) { return ((deg % 360) + 360) % 360; }
+  function wrap180(deg) { const w = wrap360(deg); return w > 180 ? w - 360 : w; }
+
+  /**
+   * Phases (deg) at the end of the trial: without kicks (the valid phase), after each pulse,
+   * and the verdict: valid iff the kicks add up to within 60 deg of a whole turn
+   * (the final phase equals the valid phase in the paper's automaton, where kicks are 0, +-120).
+   */
+  function oscillatorPhase(p, seq, tEndMs) {
+    const validPhase = wrap360((p.phase0_deg || 0) + 360 * tEndMs / p.period_ms);
+    const path = [validPhase];
+    let sum = 0;
+    seq.forEach(function (c) { sum += p.kicks_deg[c]; path.push(wrap360(validPhase + sum)); });
+    const offBy = wrap180(sum);
+    return { validPhase: validPhase, path: path, finalPhase: path[path.length - 1], offBy: offBy,
+      verdict: Math.abs(offBy) < VALID_TOLERANCE_DEG ? "valid" : "invalid" };
+  }
+
+  function rSquared(model, target) {
+    let mean = 0;
+    target.forEach(function (v) { mean += v; });
+    mean /= target.length;
+    let res = 0, tot = 0;
+    target.forEach(function (v, i) { res += (v - model[i]) * (v - model[i]); tot += (v - mean) * (v - mean); });
+    return 1 - res / tot;
+  }
+
+  // ------------------------------------------------------------------ DOM helpers
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
+    return node;
+  }
+
+  /** A labelled range slider with a live readout; returns {row, input, value()}. */
+  function slider(name, label, min, max, step, value, unit, onInput, help) {
+    const input = el("input", { type: "range", min: min, max: max, step: step, value: value, "data-name": name, "aria-label": label });
+    const out = el("output", { text: value + unit });
+    input.addEventListener("input", function () { out.textContent = input.value + unit; onInput(); });
+    const row = el("label", { class: "sx-slider", title: help || label }, [el("span", { text: label }), input, out]);
+    return { row: row, input: input, value: function () { return Number(input.value); },
+      set: function (v) { input.value = v; out.textContent = input.value + unit; } };
+  }
+
+  function button(text, attrs, onClick) {
+    const b = el("button", Object.assign({ type: "button" }, attrs || {}), []);
+    b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  /** The trial controls (colour and onset of each slot) shared by both explorers. */
+  function trialControls(data, onInput) {
+    const task = data.task, dt = task.dt_ms;
+    const state = { seq: data.init.seq.slice(), onsets: data.init.onsets_ms.slice() };
+    const box = el("div", { class: "sx-trial" });
+    const slots = state.seq.map(function (c0, k) {
+      const colorButtons = task.letters.map(function (letter, c) {
+        const b = button(letter, { class: "sx-color", "data-slot": k, "data-color": letter, title: task.names[c],
+          style: "--sx-c:" + task.hex[c] }, function () { state.seq[k] = c; paint(); onInput(); });
+        return b;
+      });
+      const range = el("input", { type: "range", min: task.onset_min * dt, max: task.onset_max * dt, step: dt,
+        value: state.onsets[k], "data-onset": k, "aria-label": "onset " + (k + 1) + " (ms)" });
+      const num = el("input", { type: "number", min: task.onset_min * dt, max: task.onset_max * dt, step: dt,
+        value: state.onsets[k], "data-onset-number": k, "aria-label": "onset " + (k + 1) + " (ms), typed" });
+      range.addEventListener("input", function () { num.value = range.value; state.onsets[k] = Number(range.value); onInput(); });
+      num.addEventListener("input", function () {
+        state.onsets[k] = num.value === "" ? NaN : Number(num.value);
+        if (Number.isFinite(state.onsets[k])) range.value = num.value;
+        onInput();
+      });
+      box.appendChild(el("div", { class: "sx-slot" }, [
+        el("span", { class: "sx-slot-title", text: "colour " + (k + 1) }),
+        el("span", { class: "sx-colors" }, colorButtons),
+        el("label", { class: "sx-onset" }, [el("span", { text: "onset" }), range, num, el("span", { text: "ms" })]),
+      ]));
+      return { colorButtons: colorButtons, range: range, num: num };
+    });
+    const message = el("div", { class: "sx-message", role: "alert" });
+    box.appendChild(message);
+    function paint() {
+      slots.forEach(function (s, k) {
+        s.colorButtons.forEach(function (b, c) { b.setAttribute("aria-pressed", String(state.seq[k] === c)); });
+      });
+    }
+    paint();
+    return {
+      node: box, state: state,
+      /** null when the onsets are allowed; else shows and returns the message. */
+      validate: function () {
+        const err = checkOnsets(task, state.onsets);
+        message.textContent = err ? "Not a valid trial: " + err + "." : "";
+        box.classList.toggle("sx-bad", !!err);
+        return err;
+      },
+    };
+  }
+
+  function seqName(task, seq) { return seq.map(function (c) { return task.letters[c]; }).join(""); }
+
+  /** Shaded colour pulses on the given axes. */
+  function pulseShapes(task, seq, onsetsMs, axes) {
+    const shapes = [];
+    axes.forEach(function (ax) {
+      seq.forEach(function (c, k) {
+        shapes.push({ type: "rect", xref: ax[0], yref: ax[1] + " domain", x0: onsetsMs[k], x1: onsetsMs[k] + task.pulse_steps * task.dt_ms,
+          y0: 0, y1: 1, fillcolor: task.hex[c], opacity: 0.35, line: { width: 0 }, layer: "below" });
+      });
+    });
+    return shapes;
+  }
+
+  const PLOT_CONFIG = { displaylogo: false, responsive: true };
+
+  function timesMs(task, step) {
+    const out = [];
+    for (let t = 0; t <= task.n_steps * task.dt_ms + 1e-9; t += step) out.push(t);
+    return out;
+  }
+
+  /** rPC1 (or z) of the network at 0, 10, ..., 500 ms: the state at 0 is tanh(x0). */
+  function withStart(first, series) { return [first].concat(Array.from(series)); }
+
+  // ------------------------------------------------------------------ oscillator explorer
+
+  function mountOscillator(root, data) {
+    const task = data.task, net = makeNet(data.net);
+    const fine = timesMs(task, 1), coarse = timesMs(task, task.dt_ms), tEnd = task.n_steps * task.dt_ms;
+    const plot = root.querySelector(".plotly-graph-div");
+    const verdictBox = root.querySelector(".sx-verdict");
+    const inst = { kind: "oscillator", root: root, net: net, data: data, lastRender: Promise.resolve(), renders: 0 };
+    const trial = trialControls(data, update);
+    const p0 = data.init.params;
+    const sliders = {
+      amplitude: slider("amplitude", "amplitude A", 0, 15, 0.1, p0.amplitude, "", update),
+      period_ms: slider("period_ms", "period T", 100, 600, 1, p0.period_ms, " ms", update),
+      offset: slider("offset", "offset c", -10, 10, 0.1, p0.offset, "", update),
+    };
+    task.names.forEach(function (name, c) {
+      sliders["kick_" + name] = slider("kick_" + name, "kick " + name, -180, 180, 1, p0.kicks_deg[c], "\u00b0", update);
+    });
+    sliders.phase0_deg = slider("phase0_deg", "phase \u03c60", -180, 180, 1, p0.phase0_deg, "\u00b0", update,
+      "phase of the oscillator at t = 0 (the paper: 0)");
+    sliders.kick_delay_ms = slider("kick_delay_ms", "kick delay", 0, 20, 10, p0.kick_delay_ms, " ms", update,
+      "a pulse's kick counts from its onset plus this delay (the paper: 0, at the onset; 20 ms: at the end of the pulse)");
+    const params = el("div", { class: "sx-params" }, Object.keys(sliders).map(function (k) { return sliders[k].row; }));
+    function setParams(q) {
+      ["amplitude", "period_ms", "offset", "phase0_deg", "kick_delay_ms"].forEach(function (k) { sliders[k].set(q[k]); });
+      task.names.forEach(function (name, c) { sliders["kick_" + name].set(q.kicks_deg[c]); });
+    }
+    const presets = el("div", { class: "sx-buttons" }, Object.keys(data.presets || {}).map(function (name) {
+      return button(name, { "data-preset": name }, function () { setParams(data.presets[name]); update(); });
+    }));
+    root.querySelector(".sx-controls").append(trial.node, params, presets);
+
+    function readParams() {
+      return { amplitude: sliders.amplitude.value(), period_ms: sliders.period_ms.value(), offset: sliders.offset.value(),
+        kicks_deg: task.names.map(function (name) { return sliders["kick_" + name].value(); }),
+        phase0_deg: sliders.phase0_deg.value(), kick_delay_ms: sliders.kick_delay_ms.value() };
+    }
+
+    let cacheKey = null, cached = null;
+    function networkRpc1(seq, onsetsMs) {
+      const key = seq.join(",") + "|" + onsetsMs.join(",");
+      if (key !== cacheKey) {
+        const run = simulate(net, stimulus(task, seq, onsetsMs), 0, 0);
+        const r0 = project(net, net.r0).rpc1[0];
+        cached = withStart(r0, project(net, run.rates).rpc1);
+        cacheKey = key;
+      }
+      return cached;
+    }
+
+    function update() {
+      if (trial.validate()) {
+        verdictBox.dataset.verdict = "";
+        verdictBox.textContent = "Fix the onsets to see the oscillator.";
+        return inst.lastRender;
+      }
+      const seq = trial.state.seq, onsets = trial.state.onsets, p = readParams();
+      const f = oscillator(p, seq, onsets, fine);
+      const noKick = oscillator(p, [], [], fine);
+      const rpc1 = networkRpc1(seq, onsets);
+      const fCoarse = oscillator(p, seq, onsets, coarse);
+      const ph = oscillatorPhase(p, seq, tEnd);
+      const truth = isValidSet(seq) ? "valid" : "invalid";
+      const r2 = rSquared(fCoarse, rpc1);
+      const hex = seq.map(function (c) { return task.hex[c]; });
+      const traces = [
+        { x: fine, y: noKick, name: "no kicks", mode: "lines", line: { color: "#bbb", dash: "dot", width: 1.5 }, hoverinfo: "skip" },
+        { x: fine, y: f, name: "oscillator f(t)", mode: "lines", line: { color: "#222", width: 2.5 } },
+        { x: coarse, y: rpc1, name: "network rPC1", mode: "lines", xaxis: "x2", yaxis: "y2",
+          line: { color: "#1f5fa8", width: 2.5 } },
+        { x: fine, y: f, name: "f(t) (same as above)", mode: "lines", xaxis: "x2", yaxis: "y2", showlegend: false,
+          line: { color: "#222", width: 1, dash: "dash" }, opacity: 0.5, hoverinfo: "skip" },
+        { type: "barpolar", r: [1.15], theta: [ph.validPhase], width: [2 * VALID_TOLERANCE_DEG], name: "valid zone",
+          marker: { color: "rgba(92,214,41,0.22)", line: { width: 0 } }, hoverinfo: "skip", showlegend: false },
+        { type: "scatterpolar", r: [1, 1, 1, 1], theta: ph.path, mode: "lines+markers+text", name: "phase after each colour",
+          text: ["", "1", "2", "3"], textposition: "middle right", showlegend: false,
+          line: { color: "#999", width: 1, dash: "dot" }, marker: { size: 10, color: ["#fff"].concat(hex), line: { color: "#444", width: 1 } } },
+        { type: "scatterpolar", r: [0, 1.1], theta: [ph.finalPhase, ph.finalPhase], mode: "lines+markers", name: "final phase",
+          showlegend: false, line: { color: ph.verdict === "valid" ? "#2b8a1b" : "#c0392b", width: 4 }, marker: { size: [0, 12], symbol: "diamond" } },
+        { type: "scatterpolar", r: [1.1], theta: [ph.validPhase], mode: "markers+text", text: ["valid"], textposition: "top center",
+          name: "valid phase", showlegend: false, marker: { size: 14, symbol: "circle-open", color: "#2b8a1b", line: { width: 3 } } },
+      ];
+      const layout = {
+        height: 520, margin: { l: 55, r: 20, t: 30, b: 45 }, uirevision: "sx",
+        legend: { orientation: "h", x: 0, y: 1.08 },
+        xaxis: { domain: [0, 0.62], anchor: "y", range: [0, tEnd], showticklabels: false },
+        yaxis: { domain: [0.55, 1], title: { text: "f(t)" }, range: fRange(p) },
+        xaxis2: { domain: [0, 0.62], anchor: "y2", range: [0, tEnd], matches: "x", title: { text: "time (ms)" } },
+        yaxis2: { domain: [0, 0.45], title: { text: "network rPC1" }, range: [-1.1 * net.radius, 1.1 * net.radius] },
+        polar: { domain: { x: [0.7, 1], y: [0.08, 0.92] }, radialaxis: { visible: false, range: [0, 1.25] },
+          angularaxis: { direction: "counterclockwise", rotation: 0, dtick: 60 } },
+        shapes: pulseShapes(task, seq, onsets, [["x", "y"], ["x2", "y2"]]),
+        annotations: [{ xref: "paper", yref: "paper", x: 0.85, y: 0, showarrow: false,
+          text: "phase at " + tEnd + " ms (deg)", font: { size: 12 } }],
+      };
+      verdictBox.dataset.verdict = ph.verdict;
+      verdictBox.dataset.truth = truth;
+      verdictBox.innerHTML = "";
+      verdictBox.append(
+        el("strong", { class: "sx-" + ph.verdict, text: "Oscillator: " + ph.verdict + ". " }),
+        el("span", { text: "Final phase " + ph.finalPhase.toFixed(0) + "\u00b0, valid phase " + ph.validPhase.toFixed(0) +
+          "\u00b0 (kicks add up to " + ph.offBy.toFixed(0) + "\u00b0 mod 360). " + seqName(task, seq) + " is " +
+          (truth === "valid" ? "a SET" : "not a SET") + (ph.verdict === truth ? " \u2714. " : " \u2718. ") +
+          "f(" + tEnd + " ms) = " + f[f.length - 1].toFixed(2) + ". Match to the network's rPC1: R\u00b2 = " + r2.toFixed(2) + "." }));
+      inst.last = { f: f, rpc1: rpc1, phase: ph, r2: r2, params: p };
+      inst.renders += 1;
+      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, layout, PLOT_CONFIG));
+      return inst.lastRender;
+    }
+    inst.update = update;
+    inst.trial = trial;
+    inst.sliders = sliders;
+    update();
+    return inst;
+  }
+
+  // ------------------------------------------------------------------ network explorer
+
+  function mountNetwork(root, data) {
+    const task = data.task, net = makeNet(data.net);
+    const coarse = timesMs(task, task.dt_ms), tEnd = task.n_steps * task.dt_ms;
+    const plot = root.querySelector(".plotly-graph-div");
+    const verdictBox = root.querySelector(".sx-verdict");
+    const inst = { kind: "network", root: root, net: net, data: data, lastRender: Promise.resolve(), renders: 0, noisy: false };
+    const trial = trialControls(data, update);
+    const noise = slider("noise_std", "noise std", 0, 1, 0.01, data.init.noise_std, "", function () { if (inst.noisy) update(); });
+    const seedInput = el("input", { type: "number", min: 0, step: 1, value: data.init.seed, "data-name": "seed", "aria-label": "noise seed" });
+    seedInput.addEventListener("input", function () { if (inst.noisy) update(); });
+    const nTrials = data.init.noise_trials;
+    const noiseButton = button("add noise (" + nTrials + " runs)", { "data-action": "noise" }, function () {
+      if (inst.noisy) seedInput.value = Number(seedInput.value) + nTrials; // next press: new draws
+      inst.noisy = true;
+      update();
+    });
+    const clearButton = button("no noise", { "data-action": "clear" }, function () { inst.noisy = false; update(); });
+    const noiseRow = el("div", { class: "sx-buttons" }, [noise.row,
+      el("label", { class: "sx-seed" }, [el("span", { text: "seed" }), seedInput]), noiseButton, clearButton]);
+    root.querySelector(".sx-controls").append(trial.node, noiseRow);
+
+    // references: the input-free trial, the limit cycle and the end points of the training trials
+    const free = simulate(net, new Int8Array(task.n_steps).fill(-1), 0, 0);
+    const start = project(net, net.r0);
+    const cycle = data.clusters.cycle;
+    const pts = decodeFloat32(data.clusters.points), valid = data.clusters.valid;
+    const ends = { valid: { x: [], y: [] }, invalid: { x: [], y: [] } };
+    for (let i = 0; i < valid.length; i++) {
+      const g = valid[i] === "1" ? ends.valid : ends.invalid;
+      g.x.push(pts[2 * i]); g.y.push(pts[2 * i + 1]);
+    }
+    const extent = net.radius;
+    const ax = [Math.cos(net.angle * DEG) * extent * 1.1, Math.sin(net.angle * DEG) * extent * 1.1];
+
+    function update() {
+      if (trial.validate()) {
+        verdictBox.dataset.answer = "";
+        verdictBox.textContent = "Fix the onsets to run the network.";
+        return inst.lastRender;
+      }
+      const seq = trial.state.seq, onsets = trial.state.onsets;
+      const codes = stimulus(task, seq, onsets);
+      const run = simulate(net, codes, 0, 0);
+      const pc = project(net, run.rates);
+      const zLast = run.z[task.n_steps - 1], ans = answer(zLast);
+      const truth = isValidSet(seq) ? "valid" : "invalid";
+      // noisy repeats: seeds seed, seed+1, ...
+      const nz = { t: [], z: [], x: [], y: [], ex: [], ey: [], correct: 0 };
+      if (inst.noisy) {
+        const std = noise.value(), seed0 = Number(seedInput.value) || 0;
+        for (let k = 0; k < nTrials; k++) {
+          const rn = simulate(net, codes, std, seed0 + k), pn = project(net, rn.rates);
+          nz.t.push.apply(nz.t, coarse.concat([null]));
+          nz.z.push.apply(nz.z, withStart(net.z0, rn.z).concat([null]));
+          nz.x.push.apply(nz.x, withStart(start.pc1[0], pn.pc1).concat([null]));
+          nz.y.push.apply(nz.y, withStart(start.pc2[0], pn.pc2).concat([null]));
+          nz.ex.push(pn.pc1[task.n_steps - 1]); nz.ey.push(pn.pc2[task.n_steps - 1]);
+          if (answer(rn.z[task.n_steps - 1]) === truth) nz.correct += 1;
+        }
+      }
+      const codeColor = Array.from(codes, function (c) { return c >= 0 ? task.hex[c] : "#1f5fa8"; });
+      const traces = [
+        { x: coarse, y: withStart(net.z0, free.z), name: "no input", mode: "lines", line: { color: "#aaa", dash: "dash", width: 1.5 } },
+        { x: nz.t, y: nz.z, name: "with noise", mode: "lines", line: { color: "#e08a00", width: 1 }, opacity: 0.45, connectgaps: false,
+          visible: inst.noisy ? true : "legendonly", showlegend: inst.noisy },
+        { x: coarse, y: withStart(net.z0, run.z), name: "this trial", mode: "lines+markers", line: { color: "#1f5fa8", width: 2.5 },
+          marker: { size: 5, color: ["#1f5fa8"].concat(codeColor) } },
+        { x: cycle.x, y: cycle.y, mode: "lines", xaxis: "x2", yaxis: "y2", name: "limit cycle (no input)",
+          line: { color: "#aaa", width: 5 }, opacity: 0.5 },
+      ].concat(data.clusters.hulls.map(function (h) {
+        return { x: h.x, y: h.y, mode: "lines", xaxis: "x2", yaxis: "y2", fill: "toself", hoverinfo: "skip", showlegend: false,
+          name: "end-point cluster", fillcolor: h.valid ? "rgba(43,138,27,0.12)" : "rgba(120,120,120,0.12)",
+          line: { width: 0.5, color: h.valid ? "#2b8a1b" : "#999" } };
+      })).concat([
+        { x: ends.valid.x, y: ends.valid.y, name: "end points, valid sets", mode: "markers", xaxis: "x2", yaxis: "y2",
+          marker: { size: 5, color: "#2b8a1b", opacity: 0.5 } },
+        { x: ends.invalid.x, y: ends.invalid.y, name: "end points, invalid sets", mode: "markers", xaxis: "x2", yaxis: "y2",
+          marker: { size: 5, color: "#999", opacity: 0.5, symbol: "x" } },
+        { x: [-ax[0], ax[0]], y: [-ax[1], ax[1]], mode: "lines+text", xaxis: "x2", yaxis: "y2", text: ["", "rPC1"], textposition: "top center",
+          showlegend: false, name: "rPC1 axis", line: { color: "#555", width: 1, dash: "dot" }, hoverinfo: "skip" },
+        { x: nz.x, y: nz.y, mode: "lines", xaxis: "x2", yaxis: "y2", showlegend: false, name: "with noise",
+          line: { color: "#e08a00", width: 1 }, opacity: 0.35, visible: inst.noisy },
+        { x: nz.ex, y: nz.ey, mode: "markers", xaxis: "x2", yaxis: "y2", showlegend: false, name: "noisy end points",
+          marker: { color: "#e08a00", size: 7, symbol: "diamond" }, visible: inst.noisy },
+        { x: withStart(start.pc1[0], pc.pc1), y: withStart(start.pc2[0], pc.pc2), mode: "lines+markers", xaxis: "x2", yaxis: "y2",
+          showlegend: false, name: "this trial", line: { color: "#1f5fa8", width: 2.5 }, marker: { size: 5, color: ["#1f5fa8"].concat(codeColor) } },
+        { x: [start.pc1[0]], y: [start.pc2[0]], mode: "markers", xaxis: "x2", yaxis: "y2", name: "start", showlegend: false,
+          marker: { size: 11, symbol: "square", color: "#1f5fa8" } },
+        { x: [pc.pc1[task.n_steps - 1]], y: [pc.pc2[task.n_steps - 1]], mode: "markers", xaxis: "x2", yaxis: "y2", name: "end", showlegend: false,
+          marker: { size: 18, symbol: "star", color: ans === "valid" ? "#2b8a1b" : ans === "invalid" ? "#c0392b" : "#e0b000", line: { color: "#222", width: 1 } } },
+      ]);
+      const layout = {
+        height: 480, margin: { l: 55, r: 20, t: 30, b: 45 }, uirevision: "sx",
+        legend: { orientation: "h", x: 0, y: 1.1 },
+        xaxis: { domain: [0, 0.46], anchor: "y", range: [0, tEnd], title: { text: "time (ms)" } },
+        yaxis: { anchor: "x", title: { text: "output z" }, range: [-2, 2] },
+        xaxis2: { domain: [0.56, 1], anchor: "y2", title: { text: "PC1" }, range: [-extent * 1.15, extent * 1.15] },
+        yaxis2: { anchor: "x2", title: { text: "PC2" }, scaleanchor: "x2", range: [-extent * 1.15, extent * 1.15] },
+        shapes: pulseShapes(task, seq, onsets, [["x", "y"]]).concat([0.5, -0.5].map(function (v) {
+          return { type: "line", xref: "x", yref: "y", x0: 0, x1: tEnd, y0: v, y1: v, line: { color: "#777", width: 1, dash: "dot" } };
+        })),
+      };
+      verdictBox.dataset.answer = ans;
+      verdictBox.dataset.truth = truth;
+      verdictBox.dataset.noisyCorrect = inst.noisy ? String(nz.correct) : "";
+      verdictBox.innerHTML = "";
+      verdictBox.append(
+        el("strong", { class: "sx-" + ans, text: "Network: " + ans + " " }),
+        el("span", { text: "(z = " + zLast.toFixed(2) + " at " + tEnd + " ms; above 0.5 means valid, below \u22120.5 invalid). " +
+          seqName(task, seq) + " is " + (truth === "valid" ? "a SET" : "not a SET") + (ans === truth ? " \u2714." : " \u2718.") +
+          (inst.noisy ? " With noise (std " + noise.value() + "): " + nz.correct + " of " + nTrials + " runs answered correctly." : "") }));
+      inst.last = { z: run.z, pc: pc, answer: ans, noisyCorrect: nz.correct };
+      inst.renders += 1;
+      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, layout, PLOT_CONFIG));
+      return inst.lastRender;
+    }
+    inst.update = update;
+    inst.trial = trial;
+    inst.noise = noise;
+    update();
+    return inst;
+  }
+
+  // ------------------------------------------------------------------ entry point
+
+  function mount(root) {
+    const data = JSON.parse(root.querySelector("script.sx-data").textContent);
+    if (!window.Plotly) {
+      root.querySelector(".sx-verdict").textContent =
+        "This explorer draws with plotly.js, which is not loaded on this page (in Jupyter, use the ipywidgets version: setdyn.widgets.show_" +
+        data.kind + "_explorer()).";
+      return null;
+    }
+    const inst = data.kind === "oscillator" ? mountOscillator(root, data) : mountNetwork(root, data);
+    window.setdynExplorers.instances[root.id] = inst;
+    return inst;
+  }
+
+  window.setdynExplorers = {
+    instances: {}, mount: mount, makeNet: makeNet, simulate: simulate, project: project, answer: answer,
+    stimulus: stimulus, checkOnsets: checkOnsets, isValidSet: isValidSet, oscillator: oscillator,
+    oscillatorPhase: oscillatorPhase, normals: normals, decodeFloat32: decodeFloat32,
+  };
+})();

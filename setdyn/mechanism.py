@@ -1,0 +1,397 @@
+"""Which mechanism does a trained network use? An automatic classifier with its evidence.
+
+`classify(model, cfg)` measures, noise-free (times in ms, phases in degrees):
+
+* accuracy: the accuracies of `setdyn.train.evaluate_all`, the key one being
+  noise-free accuracy on 27 combinations x 20 fresh onset draws;
+* free-running behaviour from x0 (`setdyn.analysis.cycle_analysis` when
+  available, else `limit_cycle`): limit cycle (period >= 80 ms), fast cycle
+  (the dt = tau artefact), decaying spiral, fixed point or irregular;
+* fixed points (`find_fixed_points`): minimise |F(x) - x|^2 from many sampled
+  states, refine with Newton, deduplicate, classify each by the eigenvalues
+  of the step map's Jacobian (stable / saddle / unstable), and check whether
+  trial end states relax onto stable fixed points that separate valid from
+  invalid trials (`basin_purity`);
+* end-point clusters: clusters of the trials' end phases on the cycle
+  (oscillators), or of the end states in rate space (everything else);
+* the Z3 phase automaton (oscillators only): colour kicks from the phase
+  response curve, their decomposition into a common offset plus 0 / +-120
+  degrees, and agreement of the automaton with the network on the 27 inputs
+  (end phase within +-60 degrees of the automaton's state, and the same
+  accept / reject as the network's output).
+
+One label per network:
+
+* ``phase-oscillator``: learned the task (fresh-onset accuracy >=
+  `LEARNED_ACC`), the free run is a limit cycle, and the Z3 phase automaton
+  explains all 27 inputs;
+* ``fixed-point``: learned the task, the free run settles to a fixed point,
+  at least two stable fixed points exist, and trial end states relax onto
+  stable fixed points that tell valid from invalid (purity >= 0.95);
+* ``other``: everything else (did not learn; fast cycle; oscillator whose
+  phases do not follow the Z3 automaton; transient code; ...), with the
+  reason in ``evidence["reason"]``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import analysis, task
+from .model import CTRNN
+from .train import TrainConfig, evaluate_all
+
+#: A network "learned the task" at this noise-free accuracy on 27 x 20 fresh onset draws.
+LEARNED_ACC = 0.95
+#: Fixed points closer than this (relative to the state scale) are one.
+DEDUPE_REL = 1e-3
+#: A state is a fixed point when |F(x) - x| is below this (relative to 1 + |x|).
+FP_TOL_REL = 1e-8
+
+
+@dataclass
+class FixedPoint:
+    """A fixed point x* of the input-free map, with the moduli of its Jacobian's leading eigenvalues."""
+
+    x: np.ndarray = field(repr=False)
+    residual: float  #: |F(x*) - x*|
+    eig_moduli: np.ndarray  #: largest first (at most 6)
+    n_unstable: int  #: eigenvalues with modulus > 1
+    kind: str  #: "stable", "saddle" or "unstable"
+    leading_angle_deg: float  #: argument of the leading eigenvalue (0 = real, > 0 = rotation)
+    output: float  #: readout z at x*
+
+
+@dataclass
+class MechanismReport:
+    """A network's label and the evidence behind it (see module docstring)."""
+
+    label: str
+    evidence: dict[str, Any]
+    fixed_points: list[FixedPoint] = field(default_factory=list, repr=False)
+
+    def row(self) -> dict[str, Any]:
+        """Flat columns for the sweep table (JSON-encoded where nested)."""
+        e = self.evidence
+        kicks = e.get("kick_deg") or {}
+        return {
+            "label": self.label,
+            "reason": e.get("reason"),
+            "learned": e.get("learned"),
+            "free_run": e.get("free_run"),
+            "period_ms": e.get("period_ms"),
+            "floquet_max_transverse": e.get("floquet_max_transverse"),
+            "kick_green_deg": kicks.get("green"),
+            "kick_purple_deg": kicks.get("purple"),
+            "kick_red_deg": kicks.get("red"),
+            "kick_common_offset_deg": e.get("common_offset_deg"),
+            "z3_steps": e.get("z3_steps"),
+            "z3_phase_agreement_27": e.get("z3_phase_agreement_27"),
+            "z3_decision_agreement_27": e.get("z3_decision_agreement_27"),
+            "z3_phase_agreement_fresh": e.get("z3_phase_agreement_fresh"),
+            "z3_explains": e.get("z3_explains"),
+            "n_end_clusters": e.get("n_end_clusters"),
+            "end_cluster_space": e.get("end_cluster_space"),
+            "n_fixed_points": e.get("n_fixed_points"),
+            "n_stable_fixed_points": e.get("n_stable_fixed_points"),
+            "n_saddles": e.get("n_saddles"),
+            "basin_purity": e.get("basin_purity"),
+            "analysis_seconds": e.get("seconds"),
+            "evidence": json.dumps(_jsonable(e), sort_keys=True),
+        }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# fixed points
+# ------------------------------------------------------------------------------------------------------------
+def _residual(model: CTRNN, x: torch.Tensor) -> torch.Tensor:
+    """G(x) = J tanh(x) + b - x: F(x) - x = a G(x) for the input-free step F, so the fixed points of
+    F are the zeros of G whatever alpha is."""
+    return torch.tanh(x) @ model.J.detach().T + model.b.detach() - x
+
+
+def sample_states(model: CTRNN, n: int = 256, seed: int = 0) -> np.ndarray:
+    """Starting points for the fixed-point search (n x N): states visited in noise-free trials of all 27
+    combinations and in the free run, half of them perturbed by Gaussian noise of 10% of the state spread."""
+    rng = np.random.default_rng(seed)
+    trials = task.fresh_set(seed + 31, 2)
+    traj = analysis.trajectory(model, trials.codes)  # B x (T+1) x N
+    free = analysis.free_trajectory(model, 300)
+    pool = np.concatenate([traj.reshape(-1, traj.shape[-1]), free])
+    pick = pool[rng.choice(len(pool), size=n, replace=len(pool) < n)]
+    spread = pool.std(0).mean()
+    half = n // 2
+    pick[half:] += 0.1 * spread * rng.standard_normal(pick[half:].shape)
+    return pick
+
+
+def find_fixed_points(model: CTRNN, n_starts: int = 256, iters: int = 400, seed: int = 0,
+                      starts: np.ndarray | None = None) -> list[FixedPoint]:
+    """Fixed points of the input-free, noise-free map x -> (1-a) x + a (J tanh x + b).
+
+    Minimises q(x) = |J tanh(x) + b - x|^2 / 2 from `n_starts` sampled states
+    (Adam, `iters` steps, all starts at once), polishes the candidates with
+    Newton's method (`analysis.fixed_point`), keeps those with |F(x) - x| <
+    FP_TOL_REL (1 + |x|), deduplicates (distance < DEDUPE_REL x state scale)
+    and classifies each by the eigenvalue moduli of the step map's Jacobian
+    (1-a) I + a J diag(1 - tanh^2 x*): all < 1 stable, some > 1 saddle, all >
+    1 unstable. Sorted stable first, then by readout z.
+    """
+    dt = model.J.dtype
+    x0 = sample_states(model, n_starts, seed) if starts is None else np.asarray(starts)
+    x = torch.tensor(x0, dtype=dt, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=0.05)
+    for _ in range(iters):
+        opt.zero_grad()
+        q = 0.5 * (_residual(model, x) ** 2).sum(1)
+        q.sum().backward()
+        opt.step()
+    with torch.no_grad():
+        q = (0.5 * (_residual(model, x) ** 2).sum(1)).numpy()
+    cand = x.detach().numpy()
+    scale = 1.0 + float(np.sqrt(np.mean(x0 ** 2)))
+    order = np.argsort(q)
+    found: list[np.ndarray] = []
+    for i in order:
+        if not np.isfinite(q[i]) or q[i] > 1e-2 * scale ** 2:
+            break
+        if any(np.linalg.norm(cand[i] - f) < 1e-2 * scale for f in found):
+            continue  # will polish to a known point
+        xs, ok = analysis.fixed_point(model, cand[i])
+        if not ok:
+            continue
+        if any(np.linalg.norm(xs - f) < DEDUPE_REL * scale for f in found):
+            continue
+        found.append(xs)
+    out = []
+    for xs in found:
+        with torch.no_grad():
+            xt = torch.as_tensor(xs[None], dtype=dt)
+            res = float(np.linalg.norm(_residual(model, xt).numpy()) * model.alpha)
+            z = float(model.readout(torch.tanh(xt)).reshape(-1)[0])
+        ev = np.linalg.eigvals(analysis.jacobians(model, xs[None])[0])
+        ev = ev[np.argsort(-np.abs(ev))]
+        n_unst = int(np.sum(np.abs(ev) > 1))
+        kind = "stable" if n_unst == 0 else ("unstable" if n_unst == len(ev) else "saddle")
+        out.append(FixedPoint(xs, res, np.abs(ev[:6]), n_unst, kind, float(np.degrees(abs(np.angle(ev[0])))), z))
+    out.sort(key=lambda f: (f.kind != "stable", f.output))
+    return out
+
+
+def basin_purity(model: CTRNN, stable: list[FixedPoint], trials: task.TrialSet,
+                 relax_steps: int = 1000) -> tuple[float, int]:
+    """Relax each trial's end state input-free for `relax_steps` steps and assign it to the nearest stable
+    fixed point; returns (fraction of trials whose fixed point's majority target is their own target,
+    number of distinct stable fixed points reached). (nan, 0) without stable fixed points."""
+    if not stable:
+        return float("nan"), 0
+    _, xend = analysis.simulate(model, trials.codes)
+    xr = analysis.relax(model, xend, relax_steps).numpy()
+    fps = np.stack([f.x for f in stable])
+    d = np.linalg.norm(xr[:, None] - fps[None], axis=2)
+    near = d.argmin(1)
+    scale = 1.0 + float(np.sqrt(np.mean(fps ** 2)))
+    converged = d.min(1) < 1e-2 * scale
+    near = np.where(converged, near, -1)
+    correct = 0
+    for k in np.unique(near):
+        m = near == k
+        if k < 0:
+            continue  # not on a fixed point: counts as wrong
+        t = trials.targets[m]
+        correct += max(int((t > 0).sum()), int((t < 0).sum()))
+    return correct / len(trials), int(len(set(near[near >= 0].tolist())))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# end points, phases and the Z3 automaton
+# ------------------------------------------------------------------------------------------------------------
+def state_clusters(states: np.ndarray, rel_gap: float = 0.1, ratio: float = 10.0) -> int:
+    """Number of clusters of points (M x N) by single linkage: a link splits clusters when it is longer
+    than both `rel_gap` x the RMS distance of the points from their mean and `ratio` x the median
+    single-linkage link (the typical distance between neighbours inside a cluster)."""
+    from scipy.cluster.hierarchy import linkage
+
+    pts = np.asarray(states, float)
+    if len(pts) < 3:
+        return len(pts)
+    spread = float(np.sqrt(np.mean(np.sum((pts - pts.mean(0)) ** 2, 1))))
+    if spread == 0:
+        return 1
+    heights = linkage(pts, "single")[:, 2]
+    thr = max(rel_gap * spread, ratio * float(np.median(heights)))
+    return int(1 + np.sum(heights > thr))
+
+
+def z3_check(model: CTRNN, ref: Any, code: Any, draws: int = 20, seed: int = 0) -> dict[str, Any]:
+    """Does the Z3 phase automaton explain the network?
+
+    The automaton: start at 0, each colour adds its Z3 step (from the
+    measured kicks, `code.steps`), accept when back at 0. Its prediction for
+    a trial's end phase is 120 deg x (sum of steps mod 3) plus 3 x the common
+    offset of the kicks. Checked on the 27 combinations with onsets 50, 150,
+    250 ms (counts out of 27: end phase within +-60 deg of the prediction;
+    automaton's accept equals the network's decision), and on 27 x `draws`
+    fresh onset draws (fraction with the phase within +-60 deg).
+    """
+    out: dict[str, Any] = {}
+    steps = np.array(code.steps)
+    for name, trials in (("27", task.test_set()), ("fresh", task.fresh_set(seed + 4242, draws))):
+        tp = analysis.trial_phases(model, ref, trials.colors, trials.onsets, pulses=False)
+        state = steps[trials.colors].sum(1) % 3
+        predicted = analysis.wrap_deg(analysis.CLASS_DEG * state + 3 * code.common_offset_deg + tp.start_deg)
+        err = np.abs(analysis.wrap_deg(tp.end_deg - predicted))
+        phase_ok = np.isfinite(err) & (err < analysis.CLASS_DEG / 2)
+        accept = state == 0
+        dec_ok = (tp.decisions == 1) == accept
+        if name == "27":
+            out["z3_phase_agreement_27"] = int(phase_ok.sum())
+            out["z3_decision_agreement_27"] = int(dec_ok.sum())
+            out["z3_max_phase_error_27_deg"] = float(np.nanmax(err)) if np.isfinite(err).any() else None
+        else:
+            out["z3_phase_agreement_fresh"] = float(phase_ok.mean())
+            out["z3_decision_agreement_fresh"] = float(dec_ok.mean())
+            clusters = analysis.circular_clusters(tp.end_deg, valid=trials.targets > 0)
+            out["n_end_clusters"] = clusters.n
+            out["end_clusters"] = clusters.to_dict()
+    out["z3_explains"] = bool(len(set(code.steps)) == 3 and out["z3_phase_agreement_27"] == 27
+                              and out["z3_decision_agreement_27"] == 27)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the classifier
+# ------------------------------------------------------------------------------------------------------------
+def classify(model: CTRNN, cfg: TrainConfig | None = None, accuracy: dict[str, float] | None = None,
+             seed: int = 0) -> MechanismReport:
+    """Label a trained network `phase-oscillator`, `fixed-point` or `other`, with the evidence.
+
+    model: the trained network (converted to float64 for the analysis).
+    cfg: its training config (for the accuracies; default `TrainConfig()`).
+    accuracy: precomputed `evaluate_all` output (computed when None).
+    """
+    t0 = time.perf_counter()
+    model = _float64_copy(model)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _classify(model, cfg or TrainConfig(), accuracy, seed, t0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _float64_copy(model: CTRNN) -> CTRNN:
+    m = CTRNN(model.colors.detach().double(), n_units=model.n_units, alpha=model.alpha, dtype=torch.float64)
+    m.load_state_dict({k: v.detach().double() for k, v in model.state_dict().items()})
+    m.eval()
+    return m
+
+
+def _classify(model: CTRNN, cfg: TrainConfig, accuracy: dict[str, float] | None, seed: int,
+              t0: float) -> MechanismReport:
+    ev: dict[str, Any] = {}
+    acc = accuracy if accuracy is not None else evaluate_all(model, cfg)
+    ev["accuracy"] = {k: acc.get(k) for k in ("train_acc_noisy", "train_acc_clean", "test_acc_clean",
+                                             "fresh_acc_clean") if k in acc}
+    learned = bool(acc.get("fresh_acc_clean", 0.0) >= LEARNED_ACC)
+    ev["learned"] = learned
+
+    # free-running behaviour
+    cyc = None
+    if hasattr(analysis, "cycle_analysis"):
+        cyc = analysis.cycle_analysis(model)
+        kind = cyc.kind
+        ev["free_run"] = kind
+        ev["period_ms"] = cyc.period_ms
+        if cyc.floquet_multipliers is not None and len(cyc.floquet_multipliers) > 1:
+            ev["floquet_multipliers"] = [float(m) for m in cyc.floquet_multipliers]
+            ev["floquet_max_transverse"] = float(cyc.floquet_multipliers[1])
+        ev["damped_period_ms"] = cyc.damped_period_ms
+    else:  # minimal fallback: the seed-selection detector
+        rep = analysis.limit_cycle(model)
+        kind = "limit cycle" if rep.is_limit_cycle else "unknown"
+        ev["free_run"] = kind
+        ev["period_ms"] = rep.period_ms
+
+    # fixed points
+    fps = find_fixed_points(model, seed=seed)
+    stable = [f for f in fps if f.kind == "stable"]
+    ev["n_fixed_points"] = len(fps)
+    ev["n_stable_fixed_points"] = len(stable)
+    ev["n_saddles"] = sum(f.kind == "saddle" for f in fps)
+    ev["fixed_points"] = [{"kind": f.kind, "output": f.output, "eig_moduli": f.eig_moduli[:4].tolist(),
+                           "n_unstable": f.n_unstable, "leading_angle_deg": f.leading_angle_deg,
+                           "residual": f.residual} for f in fps[:12]]
+    fresh = task.fresh_set(seed + 4242, 20)
+    purity, n_reached = basin_purity(model, stable, fresh)
+    ev["basin_purity"] = None if np.isnan(purity) else purity
+    ev["n_stable_reached"] = n_reached
+
+    # end-point clusters in state space (all networks)
+    _, xend = analysis.simulate(model, fresh.codes)
+    ev["n_end_state_clusters"] = state_clusters(torch.tanh(xend).numpy())
+
+    # phases and the automaton (limit cycles only)
+    reason = None
+    if kind == "limit cycle" and hasattr(analysis, "phase_reference"):
+        try:
+            ref = analysis.phase_reference(model, cyc)
+            prc = analysis.phase_response_curve(model, ref)
+            code = analysis.phase_code_from_means(prc.mean_deg, prc.std_deg)
+            ev["kick_deg"] = {c: float(prc.mean_deg[i]) for i, c in enumerate(task.COLORS)}
+            ev["kick_std_deg"] = {c: float(prc.std_deg[i]) for i, c in enumerate(task.COLORS)}
+            ev["common_offset_deg"] = float(code.common_offset_deg)
+            ev["z3_steps"] = "".join(str(s) for s in code.steps)
+            ev["z3_residual_deg"] = [float(r) for r in code.residual_deg]
+            ev.update(z3_check(model, ref, code, seed=seed))
+            ev["end_cluster_space"] = "phase"
+        except Exception as e:  # noqa: BLE001 - a failed phase measurement is evidence, not a crash
+            ev["phase_error"] = f"{type(e).__name__}: {e}"
+            ev["z3_explains"] = False
+    if "n_end_clusters" not in ev:
+        ev["n_end_clusters"] = ev["n_end_state_clusters"]
+        ev["end_cluster_space"] = "state"
+
+    if not learned:
+        label, reason = "other", f"did not learn (fresh-onset accuracy {acc.get('fresh_acc_clean', 0):.3f})"
+    elif kind == "limit cycle" and ev.get("z3_explains"):
+        label, reason = "phase-oscillator", "limit cycle whose phase follows the Z3 automaton on all 27 inputs"
+    elif kind == "limit cycle":
+        label = "other"
+        reason = ("limit cycle, but the Z3 phase automaton does not explain it "
+                  f"(phase agreement {ev.get('z3_phase_agreement_27')}/27, "
+                  f"decision agreement {ev.get('z3_decision_agreement_27')}/27, steps {ev.get('z3_steps')})")
+    elif kind in ("fixed point", "decaying spiral") and len(stable) >= 2 and purity >= 0.95:
+        label, reason = "fixed-point", (f"{len(stable)} stable fixed points; trial end states relax onto them "
+                                        f"with valid/invalid purity {purity:.3f}")
+    else:
+        label = "other"
+        reason = (f"free run: {kind}; {len(stable)} stable fixed points; "
+                  f"basin purity {ev['basin_purity'] if ev['basin_purity'] is not None else 'n/a'}")
+    ev["reason"] = reason
+    ev["seconds"] = time.perf_counter() - t0
+    return MechanismReport(label, _jsonable(ev), fps)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if np.isfinite(v) else None
+    if isinstance(x, complex):
+        return [x.real, x.imag]
+    return x

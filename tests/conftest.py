@@ -1,0 +1,181 @@
+"""Shared fixtures: the built book, a local web server for it, and a guarded Chromium.
+
+Browser tests drive Debian's Chromium (``/usr/bin/chromium``) through Python
+Playwright. Every page is opened in a context that blocks any request leaving
+the machine and records it, together with JS console errors, uncaught page
+errors and failed local requests, in ``GuardedPage.problems``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("SETDYN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # WebGL (plotly 3-D figures) on the CPU: Chromium no longer falls back to
+    # SwiftShader by itself when the GPU is disabled.
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome-error"}
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+# --------------------------------------------------------------------------- the book
+
+
+def _book_is_stale(html: Path) -> str | None:
+    """Why the book must be (re)built, or None when _build/html is up to date."""
+    from setdyn.build_book import STAMP, source_files
+
+    if not STAMP.exists():
+        return "no successful build in _build/html"
+    built = STAMP.stat().st_mtime
+    newer = [p for p in source_files(ROOT) if p.stat().st_mtime > built]
+    if newer:
+        return f"{newer[0].relative_to(ROOT)} changed since the last build"
+    return None
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """``_build/html``, built first (``python -m setdyn.build_book``) if missing or stale."""
+    html = ROOT / "_build" / "html"
+    reason = _book_is_stale(html)
+    if reason:
+        print(f"\nbuilding the book ({reason}) ...", flush=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "setdyn.build_book", "-q"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            pytest.fail(
+                "the book does not build (python -m setdyn.build_book):\n"
+                + proc.stdout[-6000:]
+                + proc.stderr[-6000:],
+                pytrace=False,
+            )
+    return html
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+@pytest.fixture(scope="session")
+def book_server(built_book: Path):
+    """Base URL (``http://127.0.0.1:<free port>/``) of a local server for the built book."""
+    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never Playwright's own download)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. Install Debian's package: "
+            "sudo apt-get update && sudo apt-get install -y chromium "
+            "(.ci/run does this), or point SETDYN_CHROMIUM at a Chromium binary.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in LOCAL_SCHEMES:
+        return True
+    return parsed.scheme in ("http", "https", "ws", "wss") and parsed.hostname in LOCAL_HOSTS
+
+
+@dataclass
+class GuardedPage:
+    """A Playwright page plus everything that went wrong on it."""
+
+    page: object
+    problems: list[str] = field(default_factory=list)
+    external_requests: list[str] = field(default_factory=list)
+
+    def assert_clean(self, what: str = "page") -> None:
+        msgs = [f"request outside the book (blocked): {u}" for u in self.external_requests] + self.problems
+        assert not msgs, f"{what}:\n  " + "\n  ".join(msgs)
+
+
+@pytest.fixture
+def guarded_page(browser):
+    """Factory: ``guarded_page(viewport=...)`` -> GuardedPage with network guard and error capture."""
+    contexts = []
+
+    def make(viewport: dict | None = None) -> GuardedPage:
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        guarded = GuardedPage(page)
+
+        def route(route, request):
+            if is_local(request.url):
+                route.continue_()
+            else:
+                guarded.external_requests.append(request.url)
+                route.abort("blockedbyclient")
+
+        context.route("**/*", route)
+        page.on(
+            "console",
+            lambda msg: guarded.problems.append(f"console {msg.type}: {msg.text} ({msg.location.get('url', '')})")
+            if msg.type == "error"
+            else None,
+        )
+        page.on("pageerror", lambda exc: guarded.problems.append(f"uncaught JS error: {exc}"))
+
+        def on_response(response):
+            if response.status >= 400 and is_local(response.url) and not response.url.endswith("/favicon.ico"):
+                guarded.problems.append(f"HTTP {response.status} for {response.url}")
+
+        page.on("response", on_response)
+        page.on(
+            "requestfailed",
+            lambda req: guarded.problems.append(f"request failed: {req.url} ({req.failure})")
+            if is_local(req.url)
+            else None,
+        )
+        return guarded
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,49 @@
+"""setdyn.display: what chapters publish for figures and widgets."""
+
+from __future__ import annotations
+
+import re
+
+import plotly.graph_objects as go
+import pytest
+
+from setdyn.display import LIVE_NOTE, PLOTLY_MIME, WIDGET_MIME, figure_bundle, figure_html, live_bundle
+
+
+def _fig():
+    return go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 3, 2])).update_layout(title="demo", height=300)
+
+
+def test_figure_bundle_is_plotly_json_for_jupyterlab():
+    bundle = figure_bundle(_fig())
+    assert set(bundle) == {PLOTLY_MIME, "text/plain"}
+    assert bundle[PLOTLY_MIME]["data"][0]["type"] == "scatter"
+    assert bundle[PLOTLY_MIME]["config"]["displaylogo"] is False
+    assert "demo" in bundle["text/plain"]
+
+
+def test_figure_html_draws_with_local_plotly_only():
+    html = figure_html(_fig(), div_id="x1")
+    assert 'id="x1" class="plotly-graph-div"' in html
+    assert "Plotly.newPlot" in html
+    assert "height:300px" in html
+    assert not re.search(r"https?://", html), "figure HTML must not reference the internet"
+    assert "<script src" not in html  # plotly.js is loaded once per page by the book, not per figure
+
+
+def test_figure_html_accepts_the_json_of_a_figure():
+    json_fig = figure_bundle(_fig())[PLOTLY_MIME]
+    assert "Plotly.newPlot" in figure_html(json_fig, div_id="x2")
+
+
+def test_live_bundle_has_widget_and_static_twin():
+    widgets = pytest.importorskip("ipywidgets")
+    bundle = live_bundle(widgets.IntSlider(), twin=_fig())
+    assert WIDGET_MIME in bundle  # JupyterLab shows the live control
+    assert "plotly-graph-div" in bundle["text/html"]  # the book shows the twin ...
+    assert LIVE_NOTE.split(".")[0] in bundle["text/html"]  # ... and says the control is live in Jupyter
+
+
+def test_live_bundle_rejects_non_widgets():
+    with pytest.raises(TypeError):
+        live_bundle(object(), twin="<p>x</p>")

@@ -1,0 +1,65 @@
+"""The mechanism classifier: fixed-point finder, clusters, and labels of known networks."""
+import numpy as np
+import pytest
+import torch
+
+from setdyn import weights
+from setdyn.mechanism import classify, find_fixed_points, state_clusters
+from setdyn.model import CTRNN
+from setdyn.train import TrainConfig, build_model
+
+
+def bistable_units(n: int = 3, gain: float = 2.0) -> CTRNN:
+    """x = gain tanh(x) unit by unit: per unit 0 (slope 2, unstable) and +-1.915 (slope 0.17, stable)."""
+    m = CTRNN(np.eye(3, 4), n_units=n, dtype=torch.float64)
+    with torch.no_grad():
+        m.J.copy_(gain * torch.eye(n, dtype=torch.float64))
+        m.b.zero_()
+    return m
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_fixed_point_finder_finds_all_27_and_classifies_them(alpha):
+    model = bistable_units()
+    model.alpha = alpha
+    starts = 2.5 * np.random.default_rng(0).standard_normal((600, 3))
+    fps = find_fixed_points(model, starts=starts)
+    kinds = [f.kind for f in fps]
+    assert len(fps) == 27
+    assert kinds.count("stable") == 8 and kinds.count("unstable") == 1 and kinds.count("saddle") == 18
+    for f in fps:
+        assert f.residual < 1e-9
+        assert np.all((np.abs(f.x) < 1e-9) | (np.abs(np.abs(f.x) - 1.9150) < 1e-3))
+        assert f.n_unstable == int(np.sum(np.abs(f.x) < 1e-9))
+
+
+def test_state_clusters_counts_separated_blobs():
+    rng = np.random.default_rng(1)
+    centres = np.array([[0, 0, 0], [5, 0, 0], [0, 5, 0]], float)
+    pts = np.concatenate([c + 0.05 * rng.standard_normal((40, 3)) for c in centres])
+    assert state_clusters(pts) == 3
+    assert state_clusters(pts[:40]) == 1
+
+
+def test_shipped_network_is_a_phase_oscillator():
+    model = weights.load(weights.PRETRAINED)
+    meta = weights.load_meta(weights.PRETRAINED)
+    rep = classify(model, TrainConfig.from_dict(meta["config"]), accuracy=meta["accuracy"])
+    e = rep.evidence
+    assert rep.label == "phase-oscillator", e["reason"]
+    assert e["free_run"] == "limit cycle" and 150 < e["period_ms"] < 450
+    assert e["z3_phase_agreement_27"] == 27 and e["z3_decision_agreement_27"] == 27
+    assert sorted(e["z3_steps"]) == ["0", "1", "2"]
+    assert e["n_end_clusters"] == 3 and e["end_cluster_space"] == "phase"
+    kicks = np.array([e["kick_deg"][c] for c in ("green", "purple", "red")]) - e["common_offset_deg"]
+    assert np.allclose(np.sort(np.abs((kicks + 180) % 360 - 180)), [0, 120, 120], atol=30)
+    row = rep.row()
+    assert row["label"] == "phase-oscillator" and isinstance(row["evidence"], str)
+
+
+def test_untrained_network_is_other_because_it_did_not_learn():
+    model = build_model(TrainConfig(seed=0), dtype=torch.float64)
+    rep = classify(model, TrainConfig(seed=0))
+    assert rep.label == "other"
+    assert rep.evidence["learned"] is False and "did not learn" in rep.evidence["reason"]
+    assert rep.evidence["n_fixed_points"] >= 1  # the evidence is filled in even so

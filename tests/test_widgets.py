@@ -1,0 +1,278 @@
+"""setdyn.widgets on the Python side: oscillator, network data export, static HTML, ipywidgets versions.
+
+The browser side (the same explorers running in Chromium) is tests/test_widgets_browser.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from setdyn import analysis, task, widgets
+from setdyn.display import WIDGET_MIME
+
+COMBOS = task.all_combinations()
+
+
+@pytest.fixture(scope="module")
+def explorer_net():
+    """The network the explorers show: the shipped model, its PCA basis and rPC1 angle."""
+    return widgets.explorer_network()
+
+
+@pytest.fixture(scope="module")
+def pages(explorer_net):
+    return {"oscillator": widgets.oscillator_explorer_html(), "network": widgets.network_explorer_html()}
+
+
+# --------------------------------------------------------------------------- oscillator
+
+
+def reference_oscillator(t_ms, seq, onsets_ms, amplitude=7.0, period_ms=290.0, offset=1.5,
+                         kicks_deg=(0.0, 120.0, -120.0)):
+    """The paper's formula written out: f(t) = A sin(2 pi t / T + kicks so far) - offset, one kick per pulse
+    from its onset on (t, T, onsets in ms; kicks in degrees)."""
+    out = []
+    for t in t_ms:
+        phase = 2 * np.pi * (t / 1000.0) / (period_ms / 1000.0)
+        for c, o in zip(seq, onsets_ms):
+            if t >= o:
+                phase += np.deg2rad(kicks_deg[c])
+        out.append(amplitude * np.sin(phase) - offset)
+    return np.array(out)
+
+
+def test_oscillator_matches_the_formula_and_setdyn_oscillator():
+    from setdyn.oscillator import handcrafted
+
+    t = np.arange(0, 501, 1.0)
+    for seq in COMBOS:
+        ons = [50.0, 150.0, 250.0]
+        f = widgets.oscillator(t, seq, ons, **widgets.PAPER_OSCILLATOR)
+        assert np.abs(f - reference_oscillator(t, seq, ons)).max() < 1e-9
+        assert np.abs(f - handcrafted(t, [ons], [list(seq)])[0]).max() < 1e-12
+
+
+def test_oscillator_ends_low_on_valid_trials_as_published():
+    """paper.md: the published oscillator ends at -8.4 on valid trials, +1.0 / +2.9 on invalid ones."""
+    for seq in COMBOS:
+        f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **widgets.PAPER_OSCILLATOR)[0]
+        if task.is_valid_set(seq):
+            assert f_end == pytest.approx(-8.4, abs=0.05)
+        else:
+            assert f_end > 0.9
+
+
+def test_oscillator_verdict_is_the_set_rule_for_all_27():
+    for seq in COMBOS:
+        ph = widgets.oscillator_phase(seq, **widgets.PAPER_OSCILLATOR)
+        assert ph.verdict == ("valid" if task.is_valid_set(seq) else "invalid"), task.sequence_name(seq)
+        assert ph.valid_phase == pytest.approx(360 * 500 / 290 % 360)
+        assert ph.off_by in (0.0, 120.0, -120.0)
+    # swapped kicks (purple -120, red +120) still recognise SETs; 100-degree kicks do not
+    swapped = {**widgets.PAPER_OSCILLATOR, "kicks_deg": [0, -120, 120]}
+    assert all((widgets.oscillator_phase(s, **swapped).verdict == "valid") == task.is_valid_set(s) for s in COMBOS)
+    wrong = {**widgets.PAPER_OSCILLATOR, "kicks_deg": [0, 100, -100]}
+    assert any((widgets.oscillator_phase(s, **wrong).verdict == "valid") != task.is_valid_set(s) for s in COMBOS)
+
+
+def test_onsets_in_ms_follow_the_task_rules():
+    assert widgets.onsets_to_steps([50, 150, 250]) == (5, 15, 25)
+    for bad, msg in [([55, 150, 250], "multiple of 10 ms"), ([20, 150, 250], "outside the allowed window"),
+                     ([50, 80, 250], "apart"), ([50, 40, 250], "strictly increasing"),
+                     ([50, 150, float("nan")], "not a number")]:
+        with pytest.raises(ValueError, match=msg):
+            widgets.onsets_to_steps(bad)
+
+
+def test_params_from_fit():
+    fit = {"amplitude": 5.0, "period_ms": 244.0, "offset": -0.3, "phase0_deg": 12.0, "kick_delay_ms": 20.0,
+           "kick_deg": {"green": 10.0, "purple": -110.0, "red": 130.0}}
+    p = widgets.params_from_fit(fit)
+    assert p["kicks_deg"] == [10.0, -110.0, 130.0] and p["kick_delay_ms"] == 20.0
+    f = widgets.oscillator([0.0, 60.0, 70.0], [1], [50.0], **p)
+    assert f[0] == pytest.approx(5 * np.sin(np.deg2rad(12)) + 0.3)
+    # the kick of a pulse at 50 ms counts from 70 ms on (delay 20 ms)
+    assert f[1] == pytest.approx(5 * np.sin(2 * np.pi * 60 / 244 + np.deg2rad(12)) + 0.3)
+    assert f[2] == pytest.approx(5 * np.sin(2 * np.pi * 70 / 244 + np.deg2rad(12 - 110)) + 0.3)
+    with pytest.raises(ValueError, match="unknown oscillator parameters"):
+        widgets.oscillator_explorer_html(params={"amplitud": 3})
+
+
+# --------------------------------------------------------------------------- the network and its export
+
+
+def test_explorer_network_matches_setdyn_analysis(explorer_net):
+    net = explorer_net
+    pca = analysis.training_pca(net.model, seed=net.train_seed)
+    np.testing.assert_allclose(net.pca_components, pca.pca.components_[:2])
+    np.testing.assert_allclose(net.project(pca.rates), pca.scores[..., :2], atol=1e-9)
+    assert net.angle_deg == analysis.best_rotation(pca.scores[:, -1, :2], pca.trials.targets > 0).best_angle_deg
+    # valid end points are low on rPC1, invalid high: separable
+    r = net.rpc1(net.end_points)
+    assert r[net.end_valid].max() < r[~net.end_valid].min()
+    assert set(np.unique(net.end_class)) == {0, 1, 2}
+    assert np.array_equal(net.end_class == 0, net.end_valid)
+
+
+def test_network_run_matches_model(explorer_net):
+    net = explorer_net
+    trials = task.test_set()
+    with torch.no_grad():
+        run = net.model.run(trials.codes)
+    for i, seq in enumerate(COMBOS):
+        rates, z = net.run(seq, [50.0, 150.0, 250.0])
+        np.testing.assert_allclose(rates[0, 1:], run.rates[i].numpy())
+        np.testing.assert_allclose(z[0, 1:], run.outputs[i].numpy())
+        np.testing.assert_allclose(rates[0, 0], np.tanh(net.model.x0.detach().numpy()))
+        assert widgets.answer(z[0, -1]) == ("valid" if task.is_valid_set(seq) else "invalid")
+
+
+def _payload(page: str) -> dict:
+    m = re.search(r'<script type="application/json" class="sx-data">(.*?)</script>', page, re.S)
+    return json.loads(m.group(1))
+
+
+def test_exported_weights_are_the_shipped_float32(explorer_net, pages):
+    from setdyn import weights
+
+    shipped = weights.load(dtype=torch.float32)
+    w = _payload(pages["network"])["net"]
+    for k in ("J", "B", "b", "W", "b_out", "x0", "colors"):
+        arr = np.frombuffer(base64.b64decode(w[k]), dtype="<f4")
+        np.testing.assert_array_equal(arr, getattr(shipped, k).detach().numpy().ravel(), err_msg=k)
+    mean = np.frombuffer(base64.b64decode(w["pca_mean"]), dtype="<f4")
+    np.testing.assert_allclose(mean, explorer_net.pca_mean, rtol=1e-6)
+    assert w["n"] == 100 and w["d"] == 100 and w["alpha"] == 1.0
+    assert w["angle_deg"] == explorer_net.angle_deg
+
+
+def test_static_html(pages):
+    from setdyn import _sphinx_ext
+
+    markers = getattr(_sphinx_ext, "PLOTLY_MARKERS", None) or (_sphinx_ext.PLOTLY_MARKER,)
+
+    for kind, page in pages.items():
+        assert isinstance(page, str) and page._repr_html_() == page
+        assert "kB of HTML" in repr(page)
+        size = len(page.encode())
+        print(f"\n{kind} explorer: {size / 1024:.0f} kB")
+        assert size < 1.5e6, f"{kind} explorer is {size / 1e6:.2f} MB (limit 1.5 MB beyond plotly.js)"
+        # the book's Sphinx extension loads plotly.js on pages containing this marker
+        assert any(m in page for m in markers)
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "explorer loads something from the internet"
+        assert "://" not in page, "explorer mentions a URL"
+        body = page[page.index("<script>") + len("<script>"):page.rindex("</script>")]
+        assert "</script" not in body.lower() and "<!--" not in body
+        assert _payload(page)["kind"] == kind
+    # two explorers on one page get distinct ids
+    ids = [re.search(r'id="(setdyn-[^"]+)"', p).group(1) for p in pages.values()]
+    assert len(set(ids)) == 2
+
+
+def test_html_arguments():
+    page = widgets.network_explorer_html(sequence="RRR", onsets=(3, 20, 40), noise_std=0.3, seed=5)
+    init = _payload(page)["init"]
+    assert init == {"seq": [2, 2, 2], "onsets_ms": [30.0, 200.0, 400.0], "noise_std": 0.3, "seed": 5,
+                    "noise_trials": widgets.NOISE_TRIALS}
+    with pytest.raises(ValueError, match="apart"):
+        widgets.oscillator_explorer_html(onsets=(5, 8, 25))
+    with pytest.raises(ValueError, match="unknown colour"):
+        widgets.oscillator_explorer_html(sequence="PGX")
+    with pytest.raises(ValueError, match="train_seed"):
+        widgets.explorer_network(widgets.explorer_network().model)
+    osc = _payload(widgets.oscillator_explorer_html(presets={"fitted": {"amplitude": 4.0}}))
+    assert set(osc["presets"]) == {"paper's values", "fitted"}
+    assert osc["presets"]["fitted"]["amplitude"] == 4.0 and osc["presets"]["fitted"]["period_ms"] == 290.0
+
+
+# --------------------------------------------------------------------------- ipywidgets versions
+
+
+def _ys(fig):
+    """Snapshot of a FigureWidget's data and layout."""
+    return fig.to_json()
+
+
+def test_oscillator_widget_sliders_update_the_figure(explorer_net):
+    box = widgets.oscillator_explorer_widget()
+    fig = box.figure
+    for c, letter in enumerate("PGR"):  # all colours present: every kick matters
+        box.trial.colors[c].value = "GPR".index(letter)
+    assert box.summary["truth"] == "valid"
+    for name, slider in box.sliders.items():
+        before = _ys(fig)
+        slider.value = slider.value + (slider.step if slider.value + slider.step <= slider.max else -slider.step)
+        after = _ys(fig)
+        assert after != before, f"slider {name} did not change the figure"
+    before = _ys(fig)
+    box.trial.onsets[1].value = 200
+    assert _ys(fig) != before
+    # the paper's values come back with the preset button; the verdict follows the SET rule
+    box.preset_buttons[0].click()
+    assert box.sliders["amplitude"].value == 7.0
+    for seq in COMBOS:
+        for k, c in enumerate(seq):
+            box.trial.colors[k].value = c
+        truth = "valid" if task.is_valid_set(seq) else "invalid"
+        assert box.summary["phase"].verdict == truth
+        assert f"Oscillator: {truth}" in box.verdict.value
+    rpc1 = box.summary["rpc1"]
+    rates, _ = explorer_net.run(list(seq), [50.0, 200.0, 250.0])
+    np.testing.assert_allclose(rpc1, explorer_net.rpc1(explorer_net.project(rates[0])))
+
+
+def test_oscillator_widget_rejects_bad_onsets():
+    box = widgets.oscillator_explorer_widget()
+    before = _ys(box.figure)
+    box.trial.onsets[1].value = 80  # 30 ms after onset 1
+    assert "Not a valid trial" in box.trial.message.value and "apart" in box.trial.message.value
+    assert _ys(box.figure) == before
+    box.trial.onsets[1].value = 150
+    assert box.trial.message.value == ""
+
+
+def test_network_widget(explorer_net):
+    box = widgets.network_explorer_widget()
+    fig = box.figure
+    for seq in COMBOS[:27:4]:
+        before = _ys(fig)
+        for k, c in enumerate(seq):
+            box.trial.colors[k].value = c
+        truth = "valid" if task.is_valid_set(seq) else "invalid"
+        assert box.summary["answer"] == truth
+        assert f"Network: {truth}" in box.verdict.value
+        _, z = explorer_net.run(list(seq), [50.0, 150.0, 250.0])
+        np.testing.assert_allclose(box.summary["z"], z[0])
+        if seq != (0, 0, 0):
+            assert _ys(fig) != before
+    noisy_index = [t.name for t in fig.data].index("with noise")
+    assert fig.data[noisy_index].visible == "legendonly"
+    box.noise_button.click()
+    assert fig.data[noisy_index].visible is True
+    assert box.summary["noisy_correct"] is not None and "runs answered correctly" in box.verdict.value
+    first = _ys(fig)
+    box.noise_button.click()  # a new draw
+    assert box.seed.value == widgets.NOISE_TRIALS and _ys(fig) != first
+    box.seed.value = 0
+    assert _ys(fig) == first, "noisy runs are not reproducible for a given seed"
+    box.noise.value = 0.5
+    assert _ys(fig) != first
+    box.clear_button.click()
+    assert box.summary["noisy_correct"] is None
+
+
+def test_show_publishes_widget_and_static_twin(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    widgets.show_oscillator_explorer()
+    widgets.show_network_explorer(sequence="GGG")
+    for bundle, kind in zip(shown, ("oscillator", "network")):
+        assert WIDGET_MIME in bundle
+        assert f'data-kind="{kind}"' in bundle["text/html"]
+        assert "setdynExplorers.mount" in bundle["text/html"]

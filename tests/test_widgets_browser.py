@@ -1,0 +1,374 @@
+"""The in-browser explorers (setdyn.widgets + setdyn/js/explorer.js) in headless Chromium.
+
+Each explorer is written into a page of its own (plus one page with both) that
+loads plotly.js from the installed plotly package, served from a temporary
+directory on 127.0.0.1. The ``guarded_page`` fixture (conftest.py) blocks and
+records every request leaving the machine and every console error.
+
+Checked: the JS simulation of the CT-RNN agrees with setdyn.model (float64)
+for the 27 test trials; every control changes the figure; the oscillator's
+verdict and the network's answer are right for all 27 sequences; bad onsets
+give an inline message; the noise button is seeded; latencies (printed).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import statistics
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from setdyn import task, widgets
+
+
+@pytest.fixture(scope="module")
+def explorer_net():
+    """The network the explorers show: the shipped model, its PCA basis and rPC1 angle."""
+    return widgets.explorer_network()
+
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{title}</title></head>
+<body>{plotly}
+{body}
+</body></html>
+"""
+LATENCY_BOUND_MS = 200.0
+COMBOS = task.all_combinations()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, explorer_net):
+    """Base URL of a local server with oscillator.html, network.html, both.html and no-plotly.html."""
+    from setdyn._sphinx_ext import plotly_js_source
+
+    root = tmp_path_factory.mktemp("explorers")
+    shutil.copyfile(plotly_js_source(), root / "plotly.min.js")
+    osc = widgets.oscillator_explorer_html()
+    net = widgets.network_explorer_html()
+    plotly = '<script src="plotly.min.js"></script>'
+    pages = {"oscillator": (osc, plotly), "network": (net, plotly), "both": (osc + net, plotly),
+             "no-plotly": (osc, "")}
+    for name, (body, script) in pages.items():
+        (root / f"{name}.html").write_text(PAGE.format(title=name, plotly=script, body=body), encoding="utf-8")
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def open_explorer(guarded_page, site, name):
+    gp = guarded_page()
+    gp.page.goto(site + f"{name}.html")
+    if name != "no-plotly":
+        gp.page.wait_for_function("() => window.setdynExplorers && Object.keys(setdynExplorers.instances).length > 0")
+        gp.page.evaluate("() => Promise.all(Object.values(setdynExplorers.instances).map(i => i.lastRender))")
+    return gp
+
+
+INST = "Object.values(setdynExplorers.instances)[0]"
+SNAPSHOT = """() => {
+  const gd = document.querySelector('.setdyn-explorer .plotly-graph-div');
+  return JSON.stringify({data: gd.data.map(t => [t.x, t.y, t.r, t.theta, t.visible]), shapes: gd.layout.shapes});
+}"""
+
+
+def rendered(page):
+    page.evaluate(f"() => {INST}.lastRender")
+    return page.evaluate(SNAPSHOT)
+
+
+def pick(page, seq):
+    """Click the colour buttons of a sequence ('PGR' or indices)."""
+    for k, c in enumerate(task.parse_sequence(seq)):
+        page.click(f'button[data-slot="{k}"][data-color="{task.COLOR_LETTERS[c]}"]')
+    page.evaluate(f"() => {INST}.lastRender")
+
+
+def set_onsets(page, onsets_ms):
+    """Type onsets (ms) into the number inputs (in between, the trial may be invalid for a moment)."""
+    for k in range(3):
+        page.fill(f'input[data-onset-number="{k}"]', str(int(onsets_ms[k])))
+    page.evaluate(f"() => {INST}.lastRender")
+
+
+# --------------------------------------------------------------------------- the simulator
+
+
+def _trial_sets():
+    from setdyn import weights
+
+    seed = int(weights.load_meta()["config"]["test_onset_seed"])
+    return {"test onsets": task.test_set(seed=seed), "default onsets": task.test_set()}
+
+
+def test_js_simulation_matches_torch(guarded_page, site, explorer_net):
+    gp = open_explorer(guarded_page, site, "network")
+    for label, trials in _trial_sets().items():
+        with torch.no_grad():
+            run = explorer_net.model.run(trials.codes)
+        rates, z = run.rates.numpy(), run.outputs.numpy()
+        js = gp.page.evaluate(
+            f"""(codes) => {{
+              const inst = {INST};
+              return codes.map(c => {{
+                const r = setdynExplorers.simulate(inst.net, Int8Array.from(c), 0, 0);
+                const p = setdynExplorers.project(inst.net, r.rates);
+                return {{z: Array.from(r.z), rates: Array.from(r.rates), rpc1: Array.from(p.rpc1)}};
+              }});
+            }}""",
+            trials.codes.tolist(),
+        )
+        js_z = np.array([t["z"] for t in js])
+        js_rates = np.array([t["rates"] for t in js]).reshape(rates.shape)
+        js_rpc1 = np.array([t["rpc1"] for t in js])
+        dz, dr = np.abs(js_z - z).max(), np.abs(js_rates - rates).max()
+        drp = np.abs(js_rpc1 - explorer_net.rpc1(explorer_net.project(rates))).max()
+        print(f"\n{label}: JS vs torch float64, max |dz| = {dz:.2e}, max |dr| = {dr:.2e}, max |d rPC1| = {drp:.2e}")
+        assert dz < 1e-4 and dr < 1e-4, (label, dz, dr)
+        assert drp < 1e-4, (label, drp)
+        # the network's answers agree with Python's
+        js_answers = gp.page.evaluate("(zs) => zs.map(setdynExplorers.answer)", js_z[:, -1].tolist())
+        assert js_answers == [widgets.answer(v) for v in z[:, -1]]
+    gp.assert_clean("network explorer")
+
+
+def test_js_noise_is_seeded_standard_normal(guarded_page, site):
+    gp = open_explorer(guarded_page, site, "network")
+    stats = gp.page.evaluate(
+        """() => {
+          const g = setdynExplorers.normals(7), xs = [];
+          for (let i = 0; i < 200000; i++) xs.push(g());
+          const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+          const v = xs.reduce((a, b) => a + (b - m) * (b - m), 0) / xs.length;
+          const a = setdynExplorers.normals(7), b = setdynExplorers.normals(7), c = setdynExplorers.normals(8);
+          const same = [0, 1, 2, 3, 4].every(() => a() === b());
+          return {m, v, same, differs: setdynExplorers.normals(7)() !== c()};
+        }"""
+    )
+    assert abs(stats["m"]) < 0.01 and abs(stats["v"] - 1) < 0.02, stats
+    assert stats["same"] and stats["differs"]
+    gp.assert_clean()
+
+
+# --------------------------------------------------------------------------- oscillator explorer
+
+
+def test_oscillator_controls_change_the_figure(guarded_page, site):
+    gp = open_explorer(guarded_page, site, "oscillator")
+    page = gp.page
+    pick(page, "PGR")  # all three colours present, so that every kick matters
+    sliders = page.eval_on_selector_all(".sx-params input[type=range]", "els => els.map(e => e.dataset.name)")
+    assert set(sliders) == {"amplitude", "period_ms", "offset", "kick_green", "kick_purple", "kick_red",
+                            "phase0_deg", "kick_delay_ms"}
+    for name in sliders:
+        before = rendered(page)
+        page.press(f'.sx-params input[data-name="{name}"]', "ArrowRight")  # a real keyboard input event
+        after = rendered(page)
+        assert after != before, f"slider {name} did not change the figure"
+    for k in range(3):
+        before = rendered(page)
+        page.press(f'input[data-onset="{k}"]', "ArrowRight")
+        assert rendered(page) != before, f"onset slider {k + 1} did not change the figure"
+    before = rendered(page)
+    page.fill('input[data-onset-number="0"]', "30")
+    assert rendered(page) != before, "typing an onset did not change the figure"
+    before = rendered(page)
+    pick(page, "RGR")
+    assert rendered(page) != before, "picking colours did not change the figure"
+    before = rendered(page)
+    page.click('button[data-preset="paper\'s values"]')
+    assert rendered(page) != before, "the preset button did not reset the sliders"
+    gp.assert_clean("oscillator explorer")
+
+
+def test_oscillator_verdict_and_values_all_27(guarded_page, site, explorer_net):
+    gp = open_explorer(guarded_page, site, "oscillator")
+    page = gp.page
+    fine = np.arange(0, widgets.TRIAL_MS + 1, 1.0)
+    onsets_ms = [o * task.DT_MS for o in task.default_onsets()]
+    for seq in COMBOS:
+        pick(page, seq)
+        verdict = page.get_attribute(".sx-verdict", "data-verdict")
+        truth = "valid" if task.is_valid_set(seq) else "invalid"
+        assert verdict == truth, (task.sequence_name(seq), verdict)
+        assert widgets.oscillator_phase(seq, **widgets.PAPER_OSCILLATOR).verdict == truth
+        last = page.evaluate(f"() => ({{f: {INST}.last.f, rpc1: Array.from({INST}.last.rpc1)}})")
+        f_py = widgets.oscillator(fine, seq, onsets_ms, **widgets.PAPER_OSCILLATOR)
+        assert np.abs(np.array(last["f"]) - f_py).max() < 1e-9
+        rates, _ = explorer_net.run(seq, onsets_ms)
+        assert np.abs(np.array(last["rpc1"]) - explorer_net.rpc1(explorer_net.project(rates[0]))).max() < 1e-4
+    gp.assert_clean("oscillator explorer")
+
+
+def test_bad_onsets_give_an_inline_message(guarded_page, site):
+    gp = open_explorer(guarded_page, site, "oscillator")
+    page = gp.page
+    renders = page.evaluate(f"() => {INST}.renders")
+    cases = [("0", "55", "not a multiple of 10 ms"), ("0", "20", "outside the allowed window 30-400 ms"),
+             ("1", "80", "are 30 ms apart"), ("1", "40", "onsets must increase"),
+             ("2", "410", "outside the allowed window")]
+    for slot, value, expected in cases:
+        page.fill('input[data-onset-number="0"]', "50")
+        page.fill('input[data-onset-number="1"]', "150")
+        page.fill('input[data-onset-number="2"]', "250")
+        renders = page.evaluate(f"() => {INST}.renders")
+        page.fill(f'input[data-onset-number="{slot}"]', value)
+        message = page.inner_text(".sx-message")
+        assert expected in message, (slot, value, message)
+        assert page.get_attribute(".sx-verdict", "data-verdict") == ""
+        assert page.evaluate(f"() => {INST}.renders") == renders, "the figure was redrawn for a bad trial"
+        # the Python check rejects the same onsets
+        ons = [50, 150, 250]
+        ons[int(slot)] = int(value)
+        with pytest.raises(ValueError):
+            widgets.onsets_to_steps(ons)
+    page.fill('input[data-onset-number="2"]', "250")
+    assert page.inner_text(".sx-message") == ""
+    assert page.get_attribute(".sx-verdict", "data-verdict") in ("valid", "invalid")
+    gp.assert_clean("oscillator explorer")
+
+
+# --------------------------------------------------------------------------- network explorer
+
+
+def test_network_answers_all_27(guarded_page, site, explorer_net):
+    gp = open_explorer(guarded_page, site, "network")
+    page = gp.page
+    trials = task.test_set()
+    with torch.no_grad():
+        z = explorer_net.model.run(trials.codes).outputs.numpy()
+    for i, seq in enumerate(COMBOS):
+        pick(page, seq)
+        assert page.get_attribute(".sx-verdict", "data-answer") == widgets.answer(z[i, -1]), task.sequence_name(seq)
+        js_z = np.array(page.evaluate(f"() => Array.from({INST}.last.z)"))
+        assert np.abs(js_z - z[i]).max() < 1e-4
+    # other onsets, typed: a few trials of the 27-trial test set with random onsets
+    for i, (seq, ons) in enumerate(zip(*_random_onset_trials())):
+        pick(page, seq)
+        set_onsets(page, [o * task.DT_MS for o in ons])
+        assert page.inner_text(".sx-message") == ""
+        with torch.no_grad():
+            zi = explorer_net.model.run(task.stimulus(seq, ons)[None]).outputs[0, -1].item()
+        assert page.get_attribute(".sx-verdict", "data-answer") == widgets.answer(zi)
+    gp.assert_clean("network explorer")
+
+
+def _random_onset_trials():
+    trials = task.test_set(seed=3)
+    idx = [0, 5, 13, 21, 26]
+    return [tuple(trials.colors[i]) for i in idx], [tuple(trials.onsets[i]) for i in idx]
+
+
+def test_network_noise_button(guarded_page, site):
+    gp = open_explorer(guarded_page, site, "network")
+    page = gp.page
+    assert page.get_attribute(".sx-verdict", "data-noisy-correct") == ""
+    page.click('button[data-action="noise"]')
+    first = rendered(page)
+    n_correct = page.get_attribute(".sx-verdict", "data-noisy-correct")
+    assert n_correct.isdigit() and 0 <= int(n_correct) <= widgets.NOISE_TRIALS
+    noisy_z = json.loads(first)["data"][1][1]
+    assert len([v for v in noisy_z if v is not None]) == widgets.NOISE_TRIALS * (task.N_STEPS + 1)
+    assert "runs answered correctly" in page.inner_text(".sx-verdict")
+    page.click('button[data-action="noise"]')  # new draws
+    second = rendered(page)
+    assert second != first
+    page.fill('input[data-name="seed"]', "0")  # back to the first seed: the same draws
+    assert rendered(page) == first
+    before = rendered(page)
+    page.press('input[data-name="noise_std"]', "ArrowRight")
+    assert rendered(page) != before, "the noise std slider did not change the noisy runs"
+    page.click('button[data-action="clear"]')
+    assert page.get_attribute(".sx-verdict", "data-noisy-correct") == ""
+    gp.assert_clean("network explorer")
+
+
+# --------------------------------------------------------------------------- pages and speed
+
+
+def test_two_explorers_on_one_page(guarded_page, site):
+    gp = open_explorer(guarded_page, site, "both")
+    kinds = gp.page.evaluate("() => Object.values(setdynExplorers.instances).map(i => i.kind)")
+    assert sorted(kinds) == ["network", "oscillator"]
+    gp.assert_clean("page with both explorers")
+
+
+def test_without_plotly_says_so(guarded_page, site):
+    gp = open_explorer(guarded_page, site, "no-plotly")
+    assert "plotly.js, which is not loaded" in gp.page.inner_text(".sx-verdict")
+    gp.assert_clean("page without plotly.js")
+
+
+def test_latency(guarded_page, site):
+    """Median latencies, printed; asserted only against a generous bound (200 ms, or 8 x what a bare
+    one-trace Plotly.react costs on this machine at the moment, whichever is larger)."""
+    gp = open_explorer(guarded_page, site, "oscillator")
+    osc = gp.page.evaluate(
+        f"""async () => {{
+          const inst = {INST};
+          const s = inst.root.querySelector('input[data-name="amplitude"]');
+          const times = [], base = [];
+          const div = document.createElement('div');
+          document.body.appendChild(div);
+          const x = Array.from({{length: 501}}, (_, i) => i);
+          await Plotly.newPlot(div, [{{x, y: x}}], {{height: 300}});
+          for (let i = 0; i < 60; i++) {{
+            s.value = String(4 + (i % 20) * 0.3);
+            let t0 = performance.now();
+            s.dispatchEvent(new Event('input', {{bubbles: true}}));
+            await inst.lastRender;
+            times.push(performance.now() - t0);
+            t0 = performance.now();
+            await Plotly.react(div, [{{x, y: x.map(v => Math.sin(v / 40 + i))}}], {{height: 300}});
+            base.push(performance.now() - t0);
+          }}
+          return {{times, base}};
+        }}"""
+    )
+    gp.assert_clean()
+    gp = open_explorer(guarded_page, site, "network")
+    net = gp.page.evaluate(
+        f"""async () => {{
+          const inst = {INST}, sim = [], upd = [];
+          const codes = setdynExplorers.stimulus(inst.data.task, [1, 0, 2], [50, 150, 250]);
+          for (let i = 0; i < 300; i++) {{
+            const t0 = performance.now();
+            setdynExplorers.simulate(inst.net, codes, 0, 0);
+            sim.push(performance.now() - t0);
+          }}
+          const buttons = ['G', 'P', 'R'].map(c => inst.root.querySelector(`button[data-slot="0"][data-color="${{c}}"]`));
+          for (let i = 0; i < 30; i++) {{
+            const t0 = performance.now();
+            buttons[i % 3].click();
+            await inst.lastRender;
+            upd.push(performance.now() - t0);
+          }}
+          return {{sim, upd}};
+        }}"""
+    )
+    gp.assert_clean()
+    med = {
+        "oscillator slider update (recompute + Plotly.react)": statistics.median(osc["times"][10:]),
+        "network: one 50-step simulation": statistics.median(net["sim"][50:]),
+        "network: colour click update (simulate + Plotly.react)": statistics.median(net["upd"][5:]),
+    }
+    baseline = statistics.median(osc["base"][10:])
+    bound = max(LATENCY_BOUND_MS, 8 * baseline)
+    print(f"\nlatency, median: bare one-trace Plotly.react (machine baseline): {baseline:.2f} ms")
+    for what, ms in med.items():
+        print(f"latency, median: {what}: {ms:.2f} ms")
+    assert all(ms < bound for ms in med.values()), (med, bound)
