@@ -9,6 +9,7 @@ export OMP_NUM_THREADS ?= 1
 .venv/.stamp: requirements.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 book: .venv/.stamp
