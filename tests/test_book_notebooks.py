@@ -24,7 +24,7 @@ from conftest import ROOT
 
 CHAPTERS = notebook_chapters(ROOT)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-CELL_TIMEOUT = int(os.environ.get("SETDYN_NBVAL_CELL_TIMEOUT", "900"))
+CELL_TIMEOUT = int(os.environ.get("SETDYN_NBVAL_CELL_TIMEOUT", "300"))  # seconds, as in _config.yml
 
 
 def test_there_are_notebook_chapters():
