@@ -660,7 +660,7 @@ def oscillator_explorer_widget(model: CTRNN | None = None, *, sequence: str | Se
                                                 description=f"kick {name} (\u00b0)")
     sliders["phase0_deg"] = w.FloatSlider(value=p0["phase0_deg"], min=-180, max=180, step=1,
                                           description="phase \u03c60 (\u00b0)")
-    sliders["kick_delay_ms"] = w.FloatSlider(value=p0["kick_delay_ms"], min=0, max=20, step=10,
+    sliders["kick_delay_ms"] = w.FloatSlider(value=p0["kick_delay_ms"], min=0, max=60, step=10,
                                              description="kick delay (ms)")
     for s in sliders.values():
         s.style = {"description_width": "7.5em"}

@@ -352,8 +352,8 @@
     });
     sliders.phase0_deg = slider("phase0_deg", "phase \u03c60", -180, 180, 1, p0.phase0_deg, "\u00b0", update,
       "phase of the oscillator at t = 0 (the paper: 0)");
-    sliders.kick_delay_ms = slider("kick_delay_ms", "kick delay", 0, 20, 10, p0.kick_delay_ms, " ms", update,
-      "a pulse's kick counts from its onset plus this delay (the paper: 0, at the onset; 20 ms: at the end of the pulse)");
+    sliders.kick_delay_ms = slider("kick_delay_ms", "kick delay", 0, 60, 10, p0.kick_delay_ms, " ms", update,
+      "a pulse's kick counts from its onset plus this delay (the paper: 0, at the onset; 20 ms: at the end of the pulse; a fit may pick a later one)");
     const params = el("div", { class: "sx-params" }, Object.keys(sliders).map(function (k) { return sliders[k].row; }));
     function setParams(q) {
       ["amplitude", "period_ms", "offset", "phase0_deg", "kick_delay_ms"].forEach(function (k) { sliders[k].set(q[k]); });
@@ -521,8 +521,8 @@
           line: { color: "#aaa", width: 5 }, opacity: 0.5 },
       ].concat(data.clusters.hulls.map(function (h) {
         return { x: h.x, y: h.y, mode: "lines", xaxis: "x2", yaxis: "y2", fill: "toself", hoverinfo: "skip", showlegend: false,
-          name: "end-point cluster", fillcolor: h.valid ? "rgba(43,138,27,0.12)" : "rgba(120,120,120,0.12)",
-          line: { width: 0.5, color: h.valid ? "#2b8a1b" : "#999" } };
+          name: "end-point cluster", fillcolor: h.valid ? "rgba(0,0,0,0.10)" : "rgba(120,120,120,0.12)",
+          line: { width: 0.5, color: h.valid ? "#111" : "#999" } };
       })).concat([
         { x: ends.valid.x, y: ends.valid.y, name: "end points, valid sets", mode: "markers", xaxis: "x2", yaxis: "y2",
           marker: { size: 5, color: "#2b8a1b", opacity: 0.5 } },
