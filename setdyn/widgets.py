@@ -623,7 +623,43 @@ class _TrialControls:
         return seq, ons
 
 
+def as_lists(obj: Any) -> Any:
+    """A copy of a figure dict with every numpy array turned into a list.
+
+    A plotly ``FigureWidget`` fed numpy arrays can fail when plotly.js sends a
+    trace back after a redraw (plotly.py compares the array with ``not``); plain
+    lists avoid that.
+    """
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {k: as_lists(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [as_lists(v) for v in obj]
+    return obj
+
+
+def figure_widget(fig: Any) -> Any:
+    """A plotly ``FigureWidget`` for a figure (object or dict), with list data (see `as_lists`)."""
+    import plotly.graph_objects as go
+
+    spec = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else fig
+    return go.FigureWidget(as_lists(spec))
+
+
+def update_figure_widget(widget: Any, new: Any) -> None:
+    """Replace a FigureWidget's layout and trace data by those of a new figure of the same traces."""
+    spec = as_lists(new.to_plotly_json() if hasattr(new, "to_plotly_json") else new)
+    with widget.batch_update():
+        widget.layout = spec["layout"]
+        for trace, fresh in zip(widget.data, spec["data"]):
+            trace.update({k: v for k, v in fresh.items() if k != "type"})
+
+
 def _update_figure(fig: Any, new: dict) -> None:
+    new = as_lists(new)
     with fig.batch_update():
         for trace, spec in zip(fig.data, new["data"]):
             trace.update({k: v for k, v in spec.items() if k != "type"})
@@ -667,7 +703,7 @@ def oscillator_explorer_widget(model: CTRNN | None = None, *, sequence: str | Se
     all_presets = {"paper's values": _params(None), **{k: _params(v) for k, v in (presets or {}).items()}}
     verdict = w.HTML()
     fig_dict, _ = oscillator_figure(net, seq, ons, p0)
-    figure = go.FigureWidget(fig_dict)
+    figure = figure_widget(fig_dict)
     box = w.VBox()
 
     def params_now() -> dict[str, Any]:
@@ -740,7 +776,7 @@ def network_explorer_widget(model: CTRNN | None = None, *, sequence: str | Seque
     clear_button = w.Button(description="no noise")
     verdict = w.HTML()
     fig_dict, _ = network_figure(net, seq, ons)
-    figure = go.FigureWidget(fig_dict)
+    figure = figure_widget(fig_dict)
     box = w.VBox()
     box.noisy = False
 
