@@ -161,6 +161,10 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="measure the mechanism; prints one JSON object")
     a.add_argument("--weights", default=str(weights.PRETRAINED))
     a.set_defaults(func=cmd_analyze)
+    from . import sweep
+
+    w = sweep.add_arguments(sub.add_parser("sweep", help="train and classify many networks (seeds x alpha x noise)"))
+    w.set_defaults(func=sweep.cli_entry)
     return p
 
 
