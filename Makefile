@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: book test train pretrained bench clean
+.PHONY: book test train pretrained bench sweep clean
 
 .venv/.stamp: requirements.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -31,6 +31,11 @@ pretrained: .venv/.stamp
 
 bench: .venv/.stamp
 	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/ensemble_speed.py
+
+# Train and classify many networks (seeds x alpha x noise); resumable; ships setdyn/data/sweep*.
+sweep: .venv/.stamp
+	$(PY) -m setdyn sweep --seeds 0-7 --cell-seeds 1.0,0.1:0-31 --alpha 1.0,0.5,0.1 --noise 0,0.05,0.1 --slots 4 --out _build/sweep --ship
 
 clean:
 	rm -rf _build

@@ -327,6 +327,43 @@ def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | 
     return read_table(out)
 
 
+def _reanalyse_one(path: str) -> dict[str, Any]:
+    import torch
+
+    from . import weights
+
+    torch.set_num_threads(1)
+    meta = weights.load_meta(path)
+    cfg = TrainConfig.from_dict(meta["config"])
+    model = weights.load(path, dtype=torch.float32)
+    return {**base_row(cfg, meta), **analyse_network(model, cfg, meta.get("accuracy"))}
+
+
+def reanalyse(out: str | Path, jobs: int = 2, ids: Sequence[str] | None = None,
+              progress: bool = True) -> pd.DataFrame:
+    """Classify again every trained network in DIR/nets (or those in `ids`) with the current
+    classifier, without retraining; rewrites their rows and DIR/sweep.csv. Returns the table."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    paths = sorted((out / "nets").glob("*.safetensors"))
+    if ids is not None:
+        paths = [p for p in paths if p.stem in set(ids)]
+    (out / "rows").mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futs = [pool.submit(_reanalyse_one, str(p)) for p in paths]
+        for f in tqdm(as_completed(futs), total=len(futs), desc="reanalyse", unit="net", disable=not progress):
+            row = f.result()
+            tmp = out / "rows" / f".{row['id']}.json.tmp"
+            tmp.write_text(json.dumps(row))
+            tmp.replace(out / "rows" / f"{row['id']}.json")
+    table = read_table(out)
+    write_table(table, out)
+    return table
+
+
 def _wait_any(futures: Sequence[Any], timeout: float) -> None:
     """Sleep until a future finishes or `timeout` seconds pass."""
     from dask.distributed import wait
@@ -588,8 +625,9 @@ def figure_landscape(df: pd.DataFrame, paper: dict[str, Any] | None = None):
         fig.add_scatter(x=[paper.get("fresh_acc_clean")], y=[paper.get("period_ms") or 0], mode="markers",
                         name="the book's network", marker=dict(symbol="star", size=18, color="gold",
                                                                line=dict(color="black", width=1)))
-    fig.update_layout(template="plotly_white", height=420, xaxis_title="noise-free accuracy, fresh onsets",
-                      yaxis_title="free-running period (ms; 0 = none)",
+    fig.update_layout(template="plotly_white", height=420,
+                      xaxis=dict(title="noise-free accuracy, fresh onsets", range=[-0.02, 1.04]),
+                      yaxis=dict(title="free-running period (ms; 0 = none)", rangemode="tozero"),
                       title="Every trained network: accuracy, rhythm and mechanism")
     return fig
 
@@ -666,6 +704,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--group", type=int, help="networks per Dask task (default: all, split over workers)")
     p.add_argument("--no-analyse", action="store_true", help="train and save weights only")
     p.add_argument("--shared-fs", action="store_true", help="with --scheduler: workers can write to --out")
+    p.add_argument("--reanalyse", action="store_true",
+                   help="only classify again every network already trained in --out (current classifier)")
     p.add_argument("--ship", action="store_true",
                    help="afterwards write setdyn/data/sweep.csv and sweep_gallery.csv from --out")
     return p
@@ -694,8 +734,11 @@ def cmd_sweep(args: argparse.Namespace) -> pd.DataFrame:
     configs = grid(seeds, alphas, noises, args.epochs, per)
     # the paper's cell first: a partial sweep then has its headline number
     configs.sort(key=lambda c: (c.alpha, c.noise_std) != PAPER_CELL)
-    table = run_sweep(configs, args.out, scheduler=args.scheduler, jobs=args.jobs, slots=args.slots,
-                      group=args.group, analyse=not args.no_analyse, shared_fs=args.shared_fs)
+    if args.reanalyse:
+        table = reanalyse(args.out, jobs=args.jobs)
+    else:
+        table = run_sweep(configs, args.out, scheduler=args.scheduler, jobs=args.jobs, slots=args.slots,
+                          group=args.group, analyse=not args.no_analyse, shared_fs=args.shared_fs)
     if len(table) and "label" in table:
         print(summary(table).to_string(index=False))
     print(f"{len(table)} networks in {Path(args.out) / CSV_NAME}")

@@ -63,3 +63,23 @@ def test_untrained_network_is_other_because_it_did_not_learn():
     assert rep.label == "other"
     assert rep.evidence["learned"] is False and "did not learn" in rep.evidence["reason"]
     assert rep.evidence["n_fixed_points"] >= 1  # the evidence is filled in even so
+
+
+def test_labelling_rule_from_evidence():
+    from setdyn.mechanism import label_from_evidence, relabel
+    import json
+
+    base = {"learned": True, "accuracy": {"fresh_acc_clean": 1.0}}
+    osc = {**base, "free_run": "limit cycle", "z3_explains": True, "z3_decision_agreement_27": 26}
+    assert label_from_evidence(osc)[0] == "phase-oscillator" and "errs on 1" in label_from_evidence(osc)[1]
+    assert label_from_evidence({**osc, "z3_explains": False})[0] == "other"
+    fp = {**base, "free_run": "fixed point", "n_stable_fixed_points": 3, "basin_purity": 0.99,
+          "fraction_ending_on_fixed_points": 1.0}
+    assert label_from_evidence(fp)[0] == "fixed-point"
+    mixed = label_from_evidence({**fp, "fraction_ending_on_fixed_points": 0.6})
+    assert mixed[0] == "other" and mixed[1].startswith("mixed")
+    assert label_from_evidence({**fp, "learned": False})[0] == "other"
+    # relabel recomputes z3_explains from the phase agreement alone (older rows also required decisions)
+    row = {"label": "other", "evidence": json.dumps({**osc, "z3_explains": False, "z3_steps": "120",
+                                                     "z3_phase_agreement_27": 27})}
+    assert relabel(row)["label"] == "phase-oscillator"
