@@ -27,7 +27,7 @@ train: .venv/.stamp
 
 # Rerun the seed search that chose the shipped model (overwrites setdyn/data/pretrained.*).
 pretrained: .venv/.stamp
-	$(PY) -m setdyn search-seed --out setdyn/data
+	$(PY) -m setdyn search-seed --out setdyn/data --engine autograd
 
 bench: .venv/.stamp
 	$(PY) benchmarks/train_speed.py

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import torch
 
 from . import weights
-from .train import TrainConfig, evaluate_all, train
+from .train import ENGINES, TrainConfig, evaluate_all, resolve_engine, train
 
 ACCEPT = {"train_acc_noisy": 0.96, "test_acc_clean": 1.0, "fresh_acc_clean": 0.99}
 SELECTION_RULE = ("the first seed counting from 0 whose trained network reaches noisy train accuracy >= 0.96, "
@@ -28,19 +28,19 @@ class CliError(Exception):
     """An error reported as one line on stderr with exit code 2."""
 
 
-def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False) -> dict[str, Any]:
+def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: str = "auto") -> dict[str, Any]:
     """Train one seed and judge it by the selection rule; returns everything needed to save it."""
     from .analysis import limit_cycle
 
     torch.set_num_threads(1)
     cfg = TrainConfig.from_dict(cfg_dict)
-    res = train(cfg, progress=progress)
+    res = train(cfg, progress=progress, engine=engine)
     acc = evaluate_all(res.model, cfg)
     cyc = limit_cycle(res.model.double())
     res.model.float()
     passed = all(acc[k] >= v for k, v in ACCEPT.items()) and cyc.is_limit_cycle and cyc.oscillates_in_trial
     return {"config": cfg.to_dict(), "history": res.history, "accuracy": acc, "epochs": len(res.history["train_loss"]),
-            "seconds": res.seconds, "stopped_early": res.stopped_early,
+            "seconds": res.seconds, "stopped_early": res.stopped_early, "engine": res.engine,
             "free_run": {"period_ms": cyc.period_ms, "amplitude": cyc.amplitude,
                          "is_limit_cycle": cyc.is_limit_cycle, "oscillates_in_trial": cyc.oscillates_in_trial},
             "passed": passed, "state_dict": {k: v.detach().clone() for k, v in res.model.state_dict().items()}}
@@ -52,17 +52,25 @@ def _save(out: Path, result: dict[str, Any], selection: dict[str, Any] | None, n
 
     model = build_model(cfg)
     model.load_state_dict(result["state_dict"])
-    meta = {k: result[k] for k in ("config", "accuracy", "epochs", "seconds", "stopped_early", "free_run", "history")}
+    meta = {k: result[k] for k in ("config", "engine", "accuracy", "epochs", "seconds", "stopped_early", "free_run",
+                                   "history")}
     if selection is not None:
         meta["selection"] = selection
     path, _ = weights.save(model, out / f"{name}.safetensors", meta)
     return path
 
 
+#: The engine of weight files written before there was a choice (the shipped model among them).
+LEGACY_ENGINE = "autograd"
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    engine = args.engine
     if args.config:
         meta = _read_json(args.config)
         cfg_dict = meta.get("config", meta)
+        if engine is None:  # retrain as recorded
+            engine = meta.get("engine", LEGACY_ENGINE) if "config" in meta else "auto"
     else:
         cfg_dict = TrainConfig(seed=args.seed).to_dict()
     if args.epochs is not None:
@@ -70,12 +78,13 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise CliError(f"--epochs must be a positive number of epochs, got {args.epochs}")
         cfg_dict["max_epochs"] = args.epochs
     try:
-        TrainConfig.from_dict(cfg_dict)
+        engine = resolve_engine(engine or "auto", TrainConfig.from_dict(cfg_dict))
     except (TypeError, ValueError) as e:
         raise CliError(f"bad training config: {e}") from None
-    result = _train_and_judge(cfg_dict, progress=True)
+    result = _train_and_judge(cfg_dict, progress=True, engine=engine)
     path = _save(Path(args.out), result, None, "model")
-    print(json.dumps({"weights": str(path), "passed_selection_rule": result["passed"], **result["accuracy"],
+    print(json.dumps({"weights": str(path), "engine": engine, "passed_selection_rule": result["passed"],
+                      **result["accuracy"],
                       "free_run": result["free_run"]}, indent=1))
 
 
@@ -97,7 +106,8 @@ def cmd_search_seed(args: argparse.Namespace) -> None:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         while found is None and seed < args.start + args.max_seeds:
             seeds = list(range(seed, min(seed + args.jobs, args.start + args.max_seeds)))
-            results = list(pool.map(_train_and_judge, [TrainConfig(seed=s).to_dict() for s in seeds]))
+            results = list(pool.map(_train_and_judge, [TrainConfig(seed=s).to_dict() for s in seeds],
+                                    [False] * len(seeds), [args.engine] * len(seeds)))
             for s, r in zip(seeds, results):
                 summary = {"seed": s, "passed": r["passed"], "epochs": r["epochs"], **r["accuracy"],
                            **{f"free_run_{k}": v for k, v in r["free_run"].items()}}
@@ -148,6 +158,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--config", help="JSON with a 'config' object (e.g. setdyn/data/pretrained.json) to retrain from")
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=int, help="maximum epochs (default from the config: 2500)")
+    t.add_argument("--engine", choices=ENGINES,
+                   help="gradients: hand-written BPTT (alpha = 1), PyTorch autograd, or auto (BPTT where it "
+                        "applies); default auto, or with --config the engine recorded in that file "
+                        f"({LEGACY_ENGINE} if it records none)")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="print the four accuracies of a weight file as JSON")
     e.add_argument("--weights", default=str(weights.PRETRAINED))
@@ -157,6 +171,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--start", type=int, default=0)
     s.add_argument("--max-seeds", type=int, default=40)
     s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--engine", choices=ENGINES, default="auto",
+                   help=f"gradients (see train --engine); the shipped model was searched with {LEGACY_ENGINE}")
     s.set_defaults(func=cmd_search_seed)
     a = sub.add_parser("analyze", help="measure the mechanism; prints one JSON object")
     a.add_argument("--weights", default=str(weights.PRETRAINED))

@@ -17,8 +17,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import task
+from . import bptt, task
 from .model import CTRNN, accuracy
+
+#: How gradients are computed: "bptt" (hand-written, `setdyn.bptt`; a = 1 only), "autograd"
+#: (PyTorch), or "auto" (bptt where it applies). Both give the same gradients up to float rounding,
+#: but a training run is chaotic: the same config trained by two engines ends in different weights.
+ENGINES: tuple[str, ...] = ("auto", "bptt", "autograd")
 
 
 @dataclass
@@ -110,24 +115,37 @@ class TrainResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     stopped_early: bool = False
     seconds: float = 0.0
+    engine: str = "autograd"  #: how the gradients were computed ("bptt" or "autograd")
+
+
+def resolve_engine(engine: str, cfg: TrainConfig) -> str:
+    """The engine a run uses: "auto" is "bptt" for alpha = 1 and "autograd" otherwise."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown training engine {engine!r}; accepted: {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "bptt" if cfg.alpha == 1.0 else "autograd"
+    if engine == "bptt" and cfg.alpha != 1.0:
+        raise ValueError(f"engine 'bptt' covers alpha = 1 only, got alpha = {cfg.alpha}; use 'autograd' or 'auto'")
+    return engine
 
 
 def train(cfg: TrainConfig, progress: bool = True,
-          callback: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
-    """Train a model from scratch; deterministic for a given config.
+          callback: Callable[[int, dict[str, float]], None] | None = None, engine: str = "auto") -> TrainResult:
+    """Train a model from scratch; deterministic for a given config and engine (see `ENGINES`).
 
     Runs on one thread (faster than two for this small model, and bit-reproducible).
     """
+    engine = resolve_engine(engine, cfg)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train(cfg, progress, callback)
+        return _train(cfg, progress, callback, engine)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(cfg: TrainConfig, progress: bool,
-           callback: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+           callback: Callable[[int, dict[str, float]], None] | None, engine: str) -> TrainResult:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg)
     train_set = task.training_set(cfg.seed)
@@ -148,15 +166,7 @@ def _train(cfg: TrainConfig, progress: bool,
     for epoch in bar:
         model.train()
         perm = torch.randperm(len(train_set), generator=g)
-        losses, correct = [], 0.0
-        for idx in perm.split(cfg.batch_size):
-            loss, z = loss_fn(model, codes[idx], targets[idx], cfg, g)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            losses.append(loss.item())
-            correct += accuracy(z.detach(), targets[idx]) * len(idx)
+        losses, correct = train_epoch(model, opt, codes, targets, perm, cfg, g, engine)
         rec = {"train_loss": float(np.mean(losses)), "train_acc_noisy": correct / len(train_set)}
         history["train_loss"].append(rec["train_loss"])
         history["train_acc_noisy"].append(rec["train_acc_noisy"])
@@ -179,7 +189,35 @@ def _train(cfg: TrainConfig, progress: bool,
             break
     bar.close()
     model.eval()
-    return TrainResult(model, cfg, history, stopped, time.perf_counter() - t0)
+    return TrainResult(model, cfg, history, stopped, time.perf_counter() - t0, engine)
+
+
+def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, targets: torch.Tensor,
+                perm: torch.Tensor, cfg: TrainConfig, generator: torch.Generator, engine: str = "bptt"
+                ) -> tuple[list[float], float]:
+    """One pass over the training set in the order `perm`, in minibatches of cfg.batch_size: per
+    minibatch a noisy forward pass, gradients by `engine` ("bptt" or "autograd"), element-wise
+    clipping and one optimiser step. Returns the minibatch losses and the number of trials whose
+    noisy output was correct at the last step."""
+    losses, correct = [], 0.0
+    for idx in perm.split(cfg.batch_size):
+        if engine == "bptt":
+            loss_value, z, grads = bptt.loss_and_grads(model, codes[idx], targets[idx], cfg.noise_std,
+                                                       cfg.x0_noise_std, cfg.activity_penalty, generator)
+            for name, p in model.named_parameters():
+                p.grad = grads[name]
+        elif engine == "autograd":
+            loss, z = loss_fn(model, codes[idx], targets[idx], cfg, generator)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            loss_value, z = loss.item(), z.detach()
+        else:
+            raise ValueError(f"unknown training engine {engine!r}; accepted: bptt, autograd")
+        torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        losses.append(loss_value)
+        correct += accuracy(z, targets[idx]) * len(idx)
+    return losses, correct
 
 
 def _targets_met(rec: dict[str, float], cfg: TrainConfig) -> bool:

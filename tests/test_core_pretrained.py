@@ -55,3 +55,18 @@ def test_cli_evaluate_default_is_the_shipped_model():
     assert r.returncode == 0, r.stderr
     acc = json.loads(r.stdout)
     assert acc["train_acc_noisy"] >= 0.96 and acc["test_acc_clean"] == 1.0
+
+
+def test_retraining_from_the_recorded_config_retraces_the_shipped_history(tmp_path):
+    """`make train` retrains with the engine the JSON records (autograd for files that record none):
+    the first epochs of its history equal the shipped ones exactly, and the CLI says which engine."""
+    meta = weights.load_meta()
+    r = subprocess.run([sys.executable, "-m", "setdyn", "train", "--config", str(weights.PRETRAINED.with_suffix(".json")),
+                        "--out", str(tmp_path), "--epochs", "3"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    engine = meta.get("engine", "autograd")
+    assert json.loads(r.stdout)["engine"] == engine
+    again = json.loads((tmp_path / "model.json").read_text())
+    assert again["engine"] == engine
+    assert again["history"]["train_loss"] == meta["history"]["train_loss"][:3]
+    assert again["history"]["train_acc_noisy"] == meta["history"]["train_acc_noisy"][:3]
