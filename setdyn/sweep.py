@@ -491,19 +491,60 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     return fig
 
 
-def figure_labels(df: pd.DataFrame):
-    """Plotly stacked bars: count of each label per (alpha, noise) cell."""
+#: Why a network is labelled "other", from the start of its reason (see `setdyn.mechanism.label_from_evidence`).
+OTHER_REASONS: tuple[tuple[str, str], ...] = (
+    ("did not learn", "other: did not learn"),
+    ("mixed", "other: fixed point + another attractor"),
+    ("limit cycle, but", "other: cycle not explained by Z3"),
+    ("free run", "other: no clear attractor code"),
+)
+
+
+def mechanism_category(label: str, reason: str | float | None) -> str:
+    """The label, with "other" split by its reason: 'other: did not learn', 'other: fixed point +
+    another attractor', 'other: cycle not explained by Z3' or 'other: no clear attractor code'."""
+    if label in LABELS[:2]:
+        return label
+    if label != "other":
+        raise ValueError(f"unknown mechanism label {label!r}; accepted: {', '.join(LABELS)}")
+    text = reason if isinstance(reason, str) else ""
+    for start, name in OTHER_REASONS:
+        if text.startswith(start):
+            return name
+    return "other: no clear attractor code"
+
+
+def figure_labels(df: pd.DataFrame, detail: bool = False):
+    """Plotly stacked bars: count of each label per (alpha, noise) cell; with `detail`, "other" is
+    split by its reason (`mechanism_category`)."""
     import plotly.graph_objects as go
 
     s = summary(df)
-    x = [f"a={a:g}, noise={n:g}" for a, n in zip(s["alpha"], s["noise_std"])]
-    colors = {"phase-oscillator": "#662BF0", "fixed-point": "#5CD629", "other": "#999999"}
+    cells = list(zip(s["alpha"], s["noise_std"]))
+    x = [f"a={a:g}, noise={n:g}" for a, n in cells]
+    colors = {"phase-oscillator": "#662BF0", "fixed-point": "#5CD629", "other": "#999999",
+              "other: did not learn": "#d9d9d9", "other: fixed point + another attractor": "#a1d99b",
+              "other: cycle not explained by Z3": "#bcbddc", "other: no clear attractor code": "#737373"}
+    cats = list(LABELS) if not detail else list(LABELS[:2]) + [name for _, name in OTHER_REASONS]
+    col = df["label"] if not detail else categories(df)
     fig = go.Figure()
-    for lab in LABELS:
-        fig.add_bar(x=x, y=s[f"n_{lab}"], name=lab, marker_color=colors[lab])
-    fig.update_layout(barmode="stack", yaxis_title="networks", template="plotly_white", height=380,
-                      title="Mechanism labels per (alpha, noise) cell")
+    for cat in cats:
+        counts = [int(((df["alpha"] == a) & (df["noise_std"] == n) & (col == cat)).sum()) for a, n in cells]
+        if detail and not any(counts):
+            continue
+        fig.add_bar(x=x, y=counts, name=cat, marker_color=colors[cat],
+                    hovertemplate="%{x}: %{y} networks<extra>" + cat + "</extra>")
+    fig.update_layout(barmode="stack", yaxis_title="networks", template="plotly_white", height=400,
+                      title="Mechanism labels per (alpha, noise) cell", legend_title="label")
     return fig
+
+
+def categories(df: pd.DataFrame):
+    """`mechanism_category` of every row of a sweep table (a pandas Series)."""
+    reasons = df["reason"] if "reason" in df else [None] * len(df)
+    import pandas as pd
+
+    return pd.Series([mechanism_category(lab, r) for lab, r in zip(df["label"], reasons)], index=df.index)
 
 
 def portraits(models: Sequence[tuple[str, str, Any]], n_free: int = 150, draws: int = 4,

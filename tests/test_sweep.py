@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setdyn.sweep import (PAPER_CELL, figure_fractions, figure_labels, grid, net_id, parse_seeds, read_table,
-                          run_sweep, summary, wilson)
+from setdyn.sweep import (PAPER_CELL, categories, figure_fractions, figure_labels, grid, mechanism_category, net_id,
+                          parse_seeds, read_table, run_sweep, summary, wilson)
 
 
 def test_seed_lists_and_grid_order():
@@ -43,6 +43,26 @@ def test_summary_fractions_per_cell():
     fig = figure_fractions(df)
     assert len(fig.data) == 2 and fig.data[0].type == "bar"
     assert len(figure_labels(df).data) == 3
+
+
+def test_other_is_split_by_its_reason():
+    assert mechanism_category("phase-oscillator", "limit cycle whose phase ...") == "phase-oscillator"
+    assert mechanism_category("other", "did not learn (fresh-onset accuracy 0.105)") == "other: did not learn"
+    assert mechanism_category("other", "mixed: free run settles on a fixed point, but 11% ...") \
+        == "other: fixed point + another attractor"
+    assert mechanism_category("other", "limit cycle, but the Z3 phase automaton does not explain it") \
+        == "other: cycle not explained by Z3"
+    assert mechanism_category("other", "free run: irregular; 0 stable fixed points") == "other: no clear attractor code"
+    with pytest.raises(ValueError, match="accepted: phase-oscillator, fixed-point, other"):
+        mechanism_category("hexagon", "")
+    df = pd.DataFrame({"alpha": [1.0, 1.0, 0.5], "noise_std": [0.1, 0.1, 0.0],
+                       "label": ["phase-oscillator", "other", "other"],
+                       "reason": ["...", "did not learn (0.1)", "mixed: ..."], "fresh_acc_clean": [1.0, 0.1, 1.0]})
+    assert list(categories(df)) == ["phase-oscillator", "other: did not learn", "other: fixed point + another attractor"]
+    fig = figure_labels(df, detail=True)
+    counts = {t.name: list(t.y) for t in fig.data}
+    assert set(counts) == {"phase-oscillator", "other: did not learn", "other: fixed point + another attractor"}
+    assert sum(map(sum, counts.values())) == 3
 
 
 @pytest.fixture(scope="module")
