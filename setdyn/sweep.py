@@ -127,6 +127,7 @@ def train_group(cfg_dicts: Sequence[dict[str, Any]], out: str | None = None, slo
     from .train import evaluate_all
 
     torch.set_num_threads(1)
+    reuse_heap_memory()
     cfgs = [TrainConfig.from_dict(d) for d in cfg_dicts]
     rows: list[dict[str, Any]] = []
     outp = Path(out) if out else None
@@ -186,6 +187,28 @@ def train_group(cfg_dicts: Sequence[dict[str, Any]], out: str | None = None, slo
         train_batched(todo, slots=slots, progress=progress, on_result=on_result, eval_train_clean=False,
                       on_epoch=on_epoch)
     return rows
+
+
+def reuse_heap_memory() -> bool:
+    """Let glibc keep freed memory for reuse in this process (Linux; a no-op elsewhere).
+
+    Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also
+    pins glibc's mmap threshold at 128 KiB: every multi-megabyte tensor of a
+    training step is then mapped fresh and page-faulted on first touch, and
+    training inside a worker took twice the CPU time it takes in a plain
+    process (measured here: 155 vs 78 ms per network-epoch). Raising both
+    thresholds restores heap reuse. Returns whether glibc accepted them.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 64 << 20)) and bool(libc.mallopt(m_trim_threshold, 512 << 20))
 
 
 def base_row(cfg: TrainConfig, meta: dict[str, Any]) -> dict[str, Any]:

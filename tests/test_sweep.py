@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from setdyn.sweep import (PAPER_CELL, categories, figure_fractions, figure_labels, grid, mechanism_category, net_id,
-                          parse_seeds, read_table, run_sweep, summary, wilson)
+                          parse_seeds, read_table, reuse_heap_memory, run_sweep, summary, wilson)
 
 
 def test_seed_lists_and_grid_order():
@@ -63,6 +63,12 @@ def test_other_is_split_by_its_reason():
     counts = {t.name: list(t.y) for t in fig.data}
     assert set(counts) == {"phase-oscillator", "other: did not learn", "other: fixed point + another attractor"}
     assert sum(map(sum, counts.values())) == 3
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_workers_can_keep_heap_memory_for_reuse():
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536, which doubled training time in workers
+    assert reuse_heap_memory() is True
 
 
 @pytest.fixture(scope="module")
