@@ -711,9 +711,10 @@ def load_book_row() -> dict[str, Any]:
 
 def ship(out: str | Path, dest: str | Path = SHIPPED, per_label: int = 2) -> tuple[Path, ...]:
     """Write the chapter's data from a sweep directory: the table without its bulky `evidence` column
-    (`dest`, setdyn/data/sweep.csv), gallery portraits of up to `per_label` learned networks per
-    label from the paper's cell plus the shipped network (sweep_gallery.csv), and the shipped
-    network's own row (sweep_book.json)."""
+    (`dest`, setdyn/data/sweep.csv), gallery portraits of up to `per_label` networks per label
+    (learned ones for the two mechanisms; from the paper's setting where it has them, else from
+    the others) plus the shipped network (sweep_gallery.csv), and the shipped network's own row
+    (sweep_book.json)."""
     from . import weights
 
     out, dest = Path(out), Path(dest)
@@ -737,10 +738,13 @@ def ship(out: str | Path, dest: str | Path = SHIPPED, per_label: int = 2) -> tup
         dest.with_name("sweep_book.json").write_text(json.dumps(book, indent=1, default=str) + "\n")
     a0, n0 = PAPER_CELL
     for lab in LABELS:
-        g = table[(table.label == lab) & (table.alpha == a0) & (table.noise_std == n0)]
+        g = table[table.label == lab].copy()
         if lab != "other":
             g = g[g.get("learned", True) == True]  # noqa: E712
-        g = g.sort_values("seed").head(per_label)
+        # the paper's setting first; a label it lacks is shown from the other settings
+        g["elsewhere"] = ~((g.alpha == a0) & (g.noise_std == n0))
+        g = g.sort_values(["elsewhere", "seed", "alpha", "noise_std"], ascending=[True, True, False, True])
+        g = g.head(per_label)
         for nid in g["id"]:
             path = out / "nets" / f"{nid}.safetensors"
             if path.is_file():
