@@ -35,7 +35,7 @@ bench: .venv/.stamp
 
 # Train and classify many networks (seeds x alpha x noise); resumable; ships setdyn/data/sweep*.
 sweep: .venv/.stamp
-	$(PY) -m setdyn sweep --seeds 0-7 --cell-seeds 1.0,0.1:0-31 --alpha 1.0,0.5,0.1 --noise 0,0.05,0.1 --slots 4 --out _build/sweep --ship
+	$(PY) -m setdyn sweep --seeds 0-7 --cell-seeds 1.0,0.1:0-31 --alpha 1.0,0.5,0.1 --noise 0,0.05,0.1 --slots 8 --out _build/sweep --ship
 
 clean:
 	rm -rf _build
