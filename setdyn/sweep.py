@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -519,18 +520,24 @@ OTHER_REASONS: tuple[tuple[str, str], ...] = (
     ("did not learn", "other: did not learn"),
     ("mixed", "other: fixed point + another attractor"),
     ("limit cycle, but", "other: cycle not explained by Z3"),
+    ("transient", "other: transient code"),
     ("free run", "other: no clear attractor code"),
 )
 
 
 def mechanism_category(label: str, reason: str | float | None) -> str:
     """The label, with "other" split by its reason: 'other: did not learn', 'other: fixed point +
-    another attractor', 'other: cycle not explained by Z3' or 'other: no clear attractor code'."""
+    another attractor', 'other: cycle not explained by Z3', 'other: transient code' (learned, but
+    at most one stable fixed point and no cycle: the answer is read from the state on its way to
+    that point) or 'other: no clear attractor code'."""
     if label in LABELS[:2]:
         return label
     if label != "other":
         raise ValueError(f"unknown mechanism label {label!r}; accepted: {', '.join(LABELS)}")
     text = reason if isinstance(reason, str) else ""
+    stable = re.search(r"; (\d+) stable fixed points", text)
+    if text.startswith("free run") and stable and int(stable.group(1)) <= 1 and "limit cycle" not in text:
+        return "other: transient code"
     for start, name in OTHER_REASONS:
         if text.startswith(start):
             return name
@@ -547,7 +554,8 @@ def figure_labels(df: pd.DataFrame, detail: bool = False):
     x = [f"a={a:g}, noise={n:g}" for a, n in cells]
     colors = {"phase-oscillator": "#662BF0", "fixed-point": "#5CD629", "other": "#999999",
               "other: did not learn": "#d9d9d9", "other: fixed point + another attractor": "#a1d99b",
-              "other: cycle not explained by Z3": "#bcbddc", "other: no clear attractor code": "#737373"}
+              "other: cycle not explained by Z3": "#bcbddc", "other: transient code": "#fdae6b",
+              "other: no clear attractor code": "#737373"}
     cats = list(LABELS) if not detail else list(LABELS[:2]) + [name for _, name in OTHER_REASONS]
     col = df["label"] if not detail else categories(df)
     fig = go.Figure()

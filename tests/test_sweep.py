@@ -52,7 +52,10 @@ def test_other_is_split_by_its_reason():
         == "other: fixed point + another attractor"
     assert mechanism_category("other", "limit cycle, but the Z3 phase automaton does not explain it") \
         == "other: cycle not explained by Z3"
-    assert mechanism_category("other", "free run: irregular; 0 stable fixed points") == "other: no clear attractor code"
+    assert mechanism_category("other", "free run: irregular; 3 stable fixed points; basin purity 0.7") \
+        == "other: no clear attractor code"
+    assert mechanism_category("other", "free run: fixed point; 1 stable fixed points; basin purity 0.667") \
+        == "other: transient code"
     with pytest.raises(ValueError, match="accepted: phase-oscillator, fixed-point, other"):
         mechanism_category("hexagon", "")
     df = pd.DataFrame({"alpha": [1.0, 1.0, 0.5], "noise_std": [0.1, 0.1, 0.0],
