@@ -671,7 +671,7 @@ def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, col
                                 text=q.fp_kind, hovertemplate="%{text} fixed point<extra></extra>")
     fig.update_xaxes(showticklabels=False, title_text="PC1")
     fig.update_yaxes(showticklabels=False, title_text="PC2")
-    fig.update_layout(template="plotly_white", height=330 * nrows, margin=dict(t=60),
+    fig.update_layout(template="plotly_white", height=330 * nrows + 60, margin=dict(t=120),
                       title="Phase portraits (each network's PC1-PC2 of its trial rates)")
     return fig
 
