@@ -483,10 +483,37 @@ def summary(df: pd.DataFrame, label: str = "phase-oscillator", learned_threshold
     return out
 
 
+def by_alpha(df: pd.DataFrame, label: str = "phase-oscillator", learned_threshold: float = 0.95) -> pd.DataFrame:
+    """Among networks that learned the task (fresh-onset noise-free accuracy >= `learned_threshold`),
+    how many carry `label`, per alpha (all noise levels pooled). Columns: alpha, tau_ms (= dt / alpha),
+    n_learned, k; fastest neurons first."""
+    import pandas as pd
+
+    from .task import DT_MS
+
+    learned = df[df["fresh_acc_clean"] >= learned_threshold]
+    rows = [{"alpha": float(a), "tau_ms": DT_MS / float(a), "n_learned": len(g), "k": int((g["label"] == label).sum())}
+            for a, g in learned.groupby("alpha")]
+    return pd.DataFrame(rows, columns=["alpha", "tau_ms", "n_learned", "k"]).sort_values(
+        "alpha", ascending=False).reset_index(drop=True)
+
+
+def z3_deviation_deg(df: pd.DataFrame) -> np.ndarray:
+    """For every phase oscillator of a sweep table: how far (degrees) its three colour kicks are from
+    an exact Z3 code, i.e. the largest distance of (kick - common offset) to the nearest multiple of
+    120 degrees (0 = the kicks are the offset plus 0, +120 and -120 exactly)."""
+    osc = df[df["label"] == "phase-oscillator"]
+    kicks = osc[["kick_green_deg", "kick_purple_deg", "kick_red_deg"]].to_numpy(float)
+    rel = kicks - osc["kick_common_offset_deg"].to_numpy(float)[:, None]
+    return np.abs((rel + 60.0) % 120.0 - 60.0).max(axis=1) if len(osc) else np.zeros(0)
+
+
 def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_only: bool = False):
     """Plotly figure: fraction of `label` networks per (alpha, noise) cell, 95% Wilson error bars,
     one group of bars per alpha, one bar per noise; hover shows k / n; the paper's cell is marked."""
     import plotly.graph_objects as go
+
+    from .task import DT_MS
 
     s = summary(df, label)
     suffix = "_learned" if learned_only else ""
@@ -496,7 +523,7 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     for noise, g in s.groupby("noise_std", sort=True):
         frac = g[f"fraction{suffix}"]
         fig.add_bar(
-            x=[f"alpha = {a:g}" + (" (tau = %g ms)" % (10 / a)) for a in g["alpha"]], y=frac,
+            x=[f"alpha = {a:g} (tau = {DT_MS / a:g} ms)" for a in g["alpha"]], y=frac,
             name=f"noise std {noise:g}", marker_color=colors.get(round(float(noise), 3)),
             error_y=dict(type="data", symmetric=False, array=g[f"ci_high{suffix}"] - frac,
                          arrayminus=frac - g[f"ci_low{suffix}"]),
@@ -510,7 +537,7 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     a0, n0 = PAPER_CELL
     paper = s[(s["alpha"] == a0) & (s["noise_std"] == n0)]
     if len(paper):
-        fig.add_annotation(x=f"alpha = {a0:g} (tau = {10 / a0:g} ms)", y=1.02, text="paper's setting",
+        fig.add_annotation(x=f"alpha = {a0:g} (tau = {DT_MS / a0:g} ms)", y=1.02, text="paper's setting",
                            showarrow=False, yanchor="bottom")
     return fig
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setdyn.sweep import (PAPER_CELL, categories, figure_fractions, figure_labels, grid, mechanism_category, net_id,
-                          parse_seeds, read_table, reuse_heap_memory, run_sweep, summary, wilson)
+from setdyn.sweep import (PAPER_CELL, by_alpha, categories, figure_fractions, figure_labels, grid, mechanism_category, net_id,
+                          parse_seeds, read_table, reuse_heap_memory, run_sweep, summary, wilson,
+                          z3_deviation_deg)
 
 
 def test_seed_lists_and_grid_order():
@@ -43,6 +44,19 @@ def test_summary_fractions_per_cell():
     fig = figure_fractions(df)
     assert len(fig.data) == 2 and fig.data[0].type == "bar"
     assert len(figure_labels(df).data) == 3
+
+
+def test_by_alpha_counts_learned_networks_and_z3_deviation_measures_kicks():
+    df = pd.DataFrame({"alpha": [1.0, 1.0, 1.0, 0.1], "label": ["phase-oscillator", "other", "other", "other"],
+                       "fresh_acc_clean": [1.0, 0.99, 0.2, 1.0],
+                       "kick_green_deg": [-17.0, np.nan, np.nan, np.nan], "kick_purple_deg": [-140.0, 0, 0, 0],
+                       "kick_red_deg": [103.0, 0, 0, 0], "kick_common_offset_deg": [-17.0, 0, 0, 0]})
+    t = by_alpha(df)
+    assert list(t.alpha) == [1.0, 0.1] and list(t.tau_ms) == [10.0, 100.0]
+    assert list(t.n_learned) == [2, 1] and list(t.k) == [1, 0]  # the network at 0.2 did not learn
+    # kicks relative to the offset: 0, -123, +120 -> 3 degrees from an exact Z3 code
+    np.testing.assert_allclose(z3_deviation_deg(df), [3.0])
+    assert z3_deviation_deg(df[df.label == "other"]).size == 0
 
 
 def test_other_is_split_by_its_reason():
