@@ -16,17 +16,27 @@ summation order.
 Why it is faster than autograd: autograd records ~10 small operations per
 time step and replays them backwards one by one. Here the time loop does only
 what is inherently sequential: forward, one matrix product and a tanh per
-step (written in place into one T x batch x N tensor); backward, one add, one
-multiply and one matrix product per step. Everything else is one large
-operation over all steps at once: the input drive (the projected input takes
-only four values: a table lookup), the tanh derivatives, the readout and
-penalty gradients, and the weight gradients dJ = sum_t gh_t^T r_{t-1}, which
-become a single (N x T*batch) @ (T*batch x N) product, since the steps are
-stored time-major and a flat view needs no copy.
+step, written in place into one (T + 1) x batch x N tensor that arrives
+holding the noise; backward, one matrix product, one add and one multiply per
+step. Everything else is one large operation over all steps at once: the
+input drive (b everywhere, plus the projected colour on the few stimulus
+steps), the tanh derivatives, the readout and penalty gradients, and the
+weight gradients dJ = sum_t gh_t^T r_{t-1}, a single (N x T*batch) @
+(T*batch x N) product, since the steps are stored time-major and a flat view
+needs no copy.
+
+The noise (2.7 million normal draws per epoch) costs about as much as a
+third of the arithmetic. `NoiseStream` draws it one minibatch ahead on a
+second thread, in the same order, so a training run gives the same numbers
+with or without it.
 
 Times are in steps of dt = 10 ms.
 """
 from __future__ import annotations
+
+import queue
+import threading
+from typing import NamedTuple
 
 import torch
 
@@ -34,9 +44,120 @@ from . import task
 from .model import CTRNN
 
 
+class MinibatchNoise(NamedTuple):
+    """One minibatch's random numbers, laid out for `loss_and_grads`."""
+
+    states: torch.Tensor  #: (T + 1) x batch x N; states[1:] is eta_t, time-major. The forward pass overwrites it.
+    xi: torch.Tensor  #: batch x N, the noise added to x0
+
+
+def draw_noise(batch: int, n_steps: int, n_units: int, noise_std: float, x0_noise_std: float,
+               generator: torch.Generator | None, dtype: torch.dtype = torch.float32,
+               out: torch.Tensor | None = None, scratch: torch.Tensor | None = None) -> MinibatchNoise:
+    """Draw a minibatch's noise as `CTRNN.run` draws it: eta (batch x T x N, std `noise_std`) first,
+    then xi (batch x N, std `x0_noise_std`); a std of 0 draws nothing. `out` ((T + 1) x batch x N)
+    and `scratch` (batch x T x N) are reused if given."""
+    states = torch.empty(n_steps + 1, batch, n_units, dtype=dtype) if out is None else out
+    if noise_std > 0:
+        eta = torch.empty(batch, n_steps, n_units, dtype=dtype) if scratch is None else scratch
+        eta.normal_(0.0, noise_std, generator=generator)
+        states[1:].copy_(eta.transpose(0, 1))
+    else:
+        states[1:].zero_()
+    xi = torch.zeros(batch, n_units, dtype=dtype)
+    if x0_noise_std > 0:
+        xi.normal_(0.0, x0_noise_std, generator=generator)
+    return MinibatchNoise(states, xi)
+
+
+class NoiseStream:
+    """A training run's random numbers, drawn ahead on a second thread.
+
+    Per epoch, a run draws a permutation of its `n_trials` training trials
+    (`torch.randperm`), then for each minibatch of `batch_size` trials the
+    noise of `draw_noise`. NoiseStream draws exactly this sequence from
+    `generator` on a background thread, up to `depth` items ahead, so a run
+    gets the same numbers as if it drew them in line; the caller takes them in
+    order with `permutation()` and `minibatch()` and must not use `generator`
+    itself meanwhile. Close it (or use it as a context manager) to stop the
+    thread. The thread spends its time inside PyTorch, which releases the GIL,
+    so it runs on the second core while the first does the arithmetic.
+    """
+
+    def __init__(self, generator: torch.Generator, n_trials: int, batch_size: int, n_steps: int, n_units: int,
+                 noise_std: float, x0_noise_std: float, dtype: torch.dtype = torch.float32, depth: int = 2) -> None:
+        if n_trials < 1 or batch_size < 1 or depth < 1:
+            raise ValueError(f"n_trials, batch_size and depth must be positive, got {n_trials}, {batch_size}, {depth}")
+        self._sizes = [len(c) for c in torch.arange(n_trials).split(batch_size)]
+        self._args = (generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype)
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="setdyn-noise", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype = self._args
+        scratch = {size: torch.empty(size, n_steps, n_units, dtype=dtype) for size in set(self._sizes)}
+        try:
+            while True:
+                self._put(("permutation", torch.randperm(n_trials, generator=generator)))
+                for size in self._sizes:
+                    self._put(("minibatch", draw_noise(size, n_steps, n_units, noise_std, x0_noise_std, generator,
+                                                        dtype, scratch=scratch[size])))
+        except _Closed:
+            return
+        except BaseException as err:  # hand it to the consumer, who re-raises it
+            try:
+                self._put(("error", err))
+            except _Closed:
+                pass
+
+    def _put(self, item: tuple) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                pass
+        raise _Closed
+
+    def _take(self, kind: str):
+        if self._stop.is_set():
+            raise RuntimeError("the noise stream is closed")
+        got, value = self._queue.get()
+        if got == "error":
+            raise RuntimeError(f"drawing the training noise failed: {value}") from value
+        if got != kind:
+            raise RuntimeError(f"noise stream taken out of order: asked for a {kind}, the next item is a {got}")
+        return value
+
+    def permutation(self) -> torch.Tensor:
+        """The next epoch's order of the training trials."""
+        return self._take("permutation")
+
+    def minibatch(self) -> MinibatchNoise:
+        """The next minibatch's noise (for `loss_and_grads(noise=...)`)."""
+        return self._take("minibatch")
+
+    def close(self) -> None:
+        """Stop the drawing thread (the generator's state is then unspecified)."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "NoiseStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Closed(Exception):
+    pass
+
+
 def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noise_std: float,
-                   x0_noise_std: float, activity_penalty: float,
-                   generator: torch.Generator | None) -> tuple[float, torch.Tensor, dict[str, torch.Tensor]]:
+                   x0_noise_std: float, activity_penalty: float, generator: torch.Generator | None,
+                   noise: MinibatchNoise | None = None) -> tuple[float, torch.Tensor, dict[str, torch.Tensor]]:
     """Training loss, outputs and gradients for one minibatch (a = 1 only).
 
     Args:
@@ -48,6 +169,9 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
         activity_penalty: c in L = MSE + c * mean(r^2).
         generator: random numbers; drawn as `CTRNN.run` draws them (drive noise
             batch x T x N first, then the x0 noise batch x N).
+        noise: the minibatch's noise, drawn beforehand (by `draw_noise` or a
+            `NoiseStream`); then `generator` and the two stds are not used. Its
+            `states` tensor is overwritten.
 
     Returns:
         (loss, z, grads): the loss as a float, the outputs z (batch x 5) on the
@@ -67,20 +191,21 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
         dtype = J.dtype
         N = J.shape[0]
         targets = torch.as_tensor(targets, dtype=dtype)
-        tb = model.input_table().detach() + b  # B u + b for the codes 0, 1, 2 and (row 3 = code -1) none
-        # R[0] = r_0, R[t] = r_t (t = 1..T), time-major; R[1:] holds the drive until the step overwrites it.
-        # Random numbers in `CTRNN.run`'s order: drive noise (batch x T x N), then x0 noise (batch x N).
-        R, noise, GH, S = _workspace((T + 1, nb, N), (nb, T, N), (T, nb, N), (T, nb, N), dtype=dtype)
-        drive = torch.index_select(tb, 0, codes.T.reshape(-1) % 4).view(T, nb, N)  # code -1 -> row 3
-        if noise_std > 0:
-            noise.normal_(0.0, noise_std, generator=generator)
-            torch.add(noise.transpose(0, 1), drive, out=R[1:])
-        else:
-            R[1:] = drive
-        x = model.x0.detach().expand(nb, -1)
-        if x0_noise_std > 0:
-            x = x + torch.empty(nb, N, dtype=dtype).normal_(0.0, x0_noise_std, generator=generator)
-        torch.tanh(x, out=R[0])
+        S, GH = _workspace((T, nb, N), (T, nb, N), dtype=dtype)
+        if noise is None:
+            noise = draw_noise(nb, T, N, noise_std, x0_noise_std, generator, dtype,
+                               out=_workspace((T + 1, nb, N), dtype=dtype)[0], scratch=S.view(nb, T, N))
+        R = noise.states  # R[0] = r_0, R[t] = r_t (t = 1..T), time-major; R[1:] holds eta, then the drive
+        if R.shape != (T + 1, nb, N) or noise.xi.shape != (nb, N):
+            raise ValueError(f"noise for {nb} trials of {T} steps must have states {(T + 1, nb, N)} and xi "
+                             f"{(nb, N)}, got {tuple(R.shape)} and {tuple(noise.xi.shape)}")
+        # drive B u_t + b: b everywhere, the projected colour on the stimulus steps only
+        flat_codes = codes.T.reshape(-1)
+        stim = torch.nonzero(flat_codes >= 0).squeeze(1)
+        proj = model.colors @ model.B.detach().T  # 3 x N
+        R[1:].add_(b)
+        R[1:].view(T * nb, N).index_add_(0, stim, proj[flat_codes[stim]])
+        torch.tanh(model.x0.detach() + noise.xi, out=R[0])
         Jt = J.T.contiguous()  # addmm is ~1.5x slower on a transposed view
         steps = R.unbind(0)  # views, made once (indexing R[t] in the loop costs more than the tanh)
         for t in range(T):
@@ -92,29 +217,24 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
         flat_r = rates.reshape(-1)
         loss = float((err ** 2).mean()) + activity_penalty * float(torch.dot(flat_r, flat_r)) / n_rates
 
-        # backward: dL/dr_t = k r_t (penalty) + W dz_t (readout, last steps) + J^T dL/dh_{t+1}
+        # backward: GH[t] = dL/dh_t (h_t = J r_{t-1} + B u_t + b + eta_t) = s_t * (k r_t + W dz_t + J^T GH[t+1]),
+        # with s_t = tanh'(h_t) = 1 - r_t^2, k r_t from the penalty and W dz_t from the readout (last steps)
         k = 2.0 * activity_penalty / n_rates
         dz = err * (2.0 / err.numel())  # keep x batch
-        last = torch.addcmul(rates[T - keep:] * k, dz[..., None], W[0])  # the last steps' direct terms
-        torch.addcmul(torch.ones((), dtype=dtype), rates, rates, value=-1, out=S)  # tanh' = 1 - r^2
-        # GH[t] = dL/dh_t, h_t = J r_{t-1} + B u_t + b + eta_t
-        gh, s_, r_ = GH.unbind(0), S.unbind(0), rates.unbind(0)
-        carry = None  # dL/dr_t through h_{t+1}
-        for t in range(T - 1, -1, -1):
-            g = gh[t]
-            if t >= T - keep:
-                torch.add(last[t - (T - keep)], carry, out=g) if carry is not None else g.copy_(last[-1])
-            else:
-                torch.add(carry, r_[t], alpha=k, out=g)
-            g.mul_(s_[t])
-            carry = g @ J
-        flat = GH.reshape(T * nb, N)
-        onehot = torch.nn.functional.one_hot(codes.T.reshape(-1) % 4, 4).to(dtype)  # code -1 -> row 3
-        gtable = onehot.T @ flat  # 4 x N
+        torch.mul(rates, k, out=GH)
+        GH[T - keep:].addcmul_(dz[..., None], W[0])
+        torch.addcmul(torch.ones((), dtype=dtype), rates, rates, value=-1, out=S)
+        gh, s_ = GH.unbind(0), S.unbind(0)
+        gh[T - 1].mul_(s_[T - 1])
+        for t in range(T - 2, -1, -1):
+            gh[t].addmm_(gh[t + 1], J).mul_(s_[t])
+        carry = gh[0] @ J  # dL/dr_0
+        flat = GH.view(T * nb, N)
+        gproj = torch.zeros(3, N, dtype=dtype).index_add_(0, flat_codes[stim], flat[stim])
         r0 = R[0]
         grads = {
             "J": flat.T @ R[:-1].reshape(T * nb, N),
-            "B": gtable[:3].T @ model.colors.to(dtype),
+            "B": gproj.T @ model.colors.to(dtype),
             "b": flat.sum(0),
             "x0": (carry * (1 - r0 * r0)).sum(0),
             "W": (dz.reshape(1, -1) @ rates[T - keep:].reshape(-1, N)),
@@ -132,9 +252,10 @@ def _workspace(*shapes: tuple[int, ...], dtype: torch.dtype) -> list[torch.Tenso
     keep references to them (loss_and_grads returns only new tensors)."""
     key = (shapes, dtype)
     if key not in _BUFFERS:
-        _BUFFERS.clear()  # one shape at a time is the normal case; do not hoard memory
+        if len(_BUFFERS) > 4:
+            _BUFFERS.clear()  # a few shapes at a time is the normal case; do not hoard memory
         _BUFFERS[key] = [torch.empty(s, dtype=dtype) for s in shapes]
     return _BUFFERS[key]
 
 
-__all__ = ["loss_and_grads"]
+__all__ = ["MinibatchNoise", "NoiseStream", "draw_noise", "loss_and_grads"]

@@ -89,11 +89,15 @@ def loss_fn(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, cfg: Train
 def evaluate(model: CTRNN, trials: task.TrialSet, noise_std: float = 0.0, x0_noise_std: float = 0.0,
              seed: int = 0) -> tuple[float, float]:
     """(accuracy, MSE on the last 5 steps) of a model on a trial set."""
-    g = torch.Generator().manual_seed(seed)
-    run = model.run(trials.codes, noise_std=noise_std, x0_noise_std=x0_noise_std, generator=g)
-    t = torch.as_tensor(trials.targets, dtype=run.outputs.dtype)
-    mse = float(((run.outputs[:, -task.SCORE_STEPS:] - t[:, None]) ** 2).mean())
-    return accuracy(run.outputs, t), mse
+    if noise_std == 0 and x0_noise_std == 0:
+        z = model.final_outputs(trials.codes, task.SCORE_STEPS)
+    else:
+        g = torch.Generator().manual_seed(seed)
+        z = model.run(trials.codes, noise_std=noise_std, x0_noise_std=x0_noise_std,
+                      generator=g).outputs[:, -task.SCORE_STEPS:]
+    t = torch.as_tensor(trials.targets, dtype=z.dtype)
+    mse = float(((z - t[:, None]) ** 2).mean())
+    return accuracy(z, t), mse
 
 
 def evaluate_all(model: CTRNN, cfg: TrainConfig) -> dict[str, float]:
@@ -133,7 +137,9 @@ def train(cfg: TrainConfig, progress: bool = True,
           callback: Callable[[int, dict[str, float]], None] | None = None, engine: str = "auto") -> TrainResult:
     """Train a model from scratch; deterministic for a given config and engine (see `ENGINES`).
 
-    Runs on one thread (faster than two for this small model, and bit-reproducible).
+    The arithmetic runs on one thread (faster than two for this small model, and bit-reproducible);
+    with the bptt engine a second thread draws the noise ahead (`bptt.NoiseStream`), which changes
+    no number.
     """
     engine = resolve_engine(engine, cfg)
     threads = torch.get_num_threads()
@@ -157,62 +163,72 @@ def _train(cfg: TrainConfig, progress: bool,
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
                             weight_decay=cfg.weight_decay_per_step / cfg.lr)
     g = torch.Generator().manual_seed(cfg.seed + 1)
+    # bptt: the noise is drawn on a second thread, in the same order as in line (same numbers)
+    stream = bptt.NoiseStream(g, len(train_set), cfg.batch_size, codes.shape[1], cfg.n_units, cfg.noise_std,
+                              cfg.x0_noise_std) if engine == "bptt" else None
     history: dict[str, list[float]] = {k: [] for k in ("train_loss", "train_acc_noisy")}
     history.update({k: [] for k in ("eval_epoch", "train_acc_clean", "test_acc_clean", "test_loss_clean",
                                     "fresh_acc_clean")})
     streak, stopped = 0, False
     t0 = time.perf_counter()
     bar = tqdm(range(1, cfg.max_epochs + 1), desc=f"train seed {cfg.seed}", disable=not progress, unit="epoch")
-    for epoch in bar:
-        model.train()
-        perm = torch.randperm(len(train_set), generator=g)
-        losses, correct = train_epoch(model, opt, codes, targets, perm, cfg, g, engine)
-        rec = {"train_loss": float(np.mean(losses)), "train_acc_noisy": correct / len(train_set)}
-        history["train_loss"].append(rec["train_loss"])
-        history["train_acc_noisy"].append(rec["train_acc_noisy"])
-        if epoch % cfg.eval_every and epoch != cfg.max_epochs:
-            continue
-        model.eval()
-        rec["eval_epoch"] = epoch
-        rec["train_acc_clean"], _ = evaluate(model, train_set)
-        rec["test_acc_clean"], rec["test_loss_clean"] = evaluate(model, test)
-        rec["fresh_acc_clean"], _ = evaluate(model, fresh)
-        for k in ("eval_epoch", "train_acc_clean", "test_acc_clean", "test_loss_clean", "fresh_acc_clean"):
-            history[k].append(rec[k])
-        bar.set_postfix(loss=f"{rec['train_loss']:.3f}", train=f"{rec['train_acc_noisy']:.3f}",
-                        fresh=f"{rec['fresh_acc_clean']:.3f}")
-        if callback is not None:
-            callback(epoch, rec)
-        streak = streak + 1 if _targets_met(rec, cfg) else 0
-        if streak >= cfg.stop_patience:
-            stopped = True
-            break
+    try:
+        for epoch in bar:
+            model.train()
+            perm = stream.permutation() if stream else torch.randperm(len(train_set), generator=g)
+            losses, correct = train_epoch(model, opt, codes, targets, perm, cfg, g, engine, noise=stream)
+            rec = {"train_loss": float(np.mean(losses)), "train_acc_noisy": correct / len(train_set)}
+            history["train_loss"].append(rec["train_loss"])
+            history["train_acc_noisy"].append(rec["train_acc_noisy"])
+            if epoch % cfg.eval_every and epoch != cfg.max_epochs:
+                continue
+            model.eval()
+            rec["eval_epoch"] = epoch
+            rec["train_acc_clean"], _ = evaluate(model, train_set)
+            rec["test_acc_clean"], rec["test_loss_clean"] = evaluate(model, test)
+            rec["fresh_acc_clean"], _ = evaluate(model, fresh)
+            for k in ("eval_epoch", "train_acc_clean", "test_acc_clean", "test_loss_clean", "fresh_acc_clean"):
+                history[k].append(rec[k])
+            bar.set_postfix(loss=f"{rec['train_loss']:.3f}", train=f"{rec['train_acc_noisy']:.3f}",
+                            fresh=f"{rec['fresh_acc_clean']:.3f}")
+            if callback is not None:
+                callback(epoch, rec)
+            streak = streak + 1 if _targets_met(rec, cfg) else 0
+            if streak >= cfg.stop_patience:
+                stopped = True
+                break
+    finally:
+        if stream is not None:
+            stream.close()
     bar.close()
     model.eval()
     return TrainResult(model, cfg, history, stopped, time.perf_counter() - t0, engine)
 
 
 def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, targets: torch.Tensor,
-                perm: torch.Tensor, cfg: TrainConfig, generator: torch.Generator, engine: str = "bptt"
-                ) -> tuple[list[float], float]:
+                perm: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None, engine: str = "bptt",
+                noise: bptt.NoiseStream | None = None) -> tuple[list[float], float]:
     """One pass over the training set in the order `perm`, in minibatches of cfg.batch_size: per
     minibatch a noisy forward pass, gradients by `engine` ("bptt" or "autograd"), element-wise
-    clipping and one optimiser step. Returns the minibatch losses and the number of trials whose
+    clipping and one optimiser step. With `noise` (bptt only) the minibatches' noise comes from that
+    stream instead of `generator`. Returns the minibatch losses and the number of trials whose
     noisy output was correct at the last step."""
     losses, correct = [], 0.0
     for idx in perm.split(cfg.batch_size):
         if engine == "bptt":
-            loss_value, z, grads = bptt.loss_and_grads(model, codes[idx], targets[idx], cfg.noise_std,
-                                                       cfg.x0_noise_std, cfg.activity_penalty, generator)
+            loss_value, z, grads = bptt.loss_and_grads(
+                model, codes[idx], targets[idx], cfg.noise_std, cfg.x0_noise_std, cfg.activity_penalty, generator,
+                noise=noise.minibatch() if noise is not None else None)
             for name, p in model.named_parameters():
                 p.grad = grads[name]
-        elif engine == "autograd":
+        elif engine == "autograd" and noise is None:
             loss, z = loss_fn(model, codes[idx], targets[idx], cfg, generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             loss_value, z = loss.item(), z.detach()
         else:
-            raise ValueError(f"unknown training engine {engine!r}; accepted: bptt, autograd")
+            raise ValueError(f"unknown training engine {engine!r} (or a noise stream with autograd); accepted: "
+                             "bptt, autograd")
         torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
         opt.step()
         losses.append(loss_value)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from setdyn import bptt, task
-from setdyn.train import TrainConfig, build_model, loss_fn, resolve_engine, train
+from setdyn.train import TrainConfig, build_model, loss_fn, resolve_engine, train, train_epoch
 
 SHORT = dict(max_epochs=3, eval_every=3, stop_train_acc_noisy=None, stop_test_acc_clean=None,
              stop_fresh_acc_clean=None)
@@ -64,3 +64,72 @@ def test_training_with_bptt_is_reproducible_and_tracks_autograd():
     np.testing.assert_allclose(a.history["train_loss"], ref.history["train_loss"], rtol=1e-4)
     for k, v in a.model.state_dict().items():
         torch.testing.assert_close(v, ref.model.state_dict()[k], rtol=1e-3, atol=1e-4)
+
+
+def _inline_draws(seed: int, n_trials: int, batch: int, noise_std: float, x0_noise_std: float, epochs: int):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(epochs):
+        out.append(torch.randperm(n_trials, generator=g))
+        for chunk in torch.arange(n_trials).split(batch):
+            out.append(bptt.draw_noise(len(chunk), task.N_STEPS, 7, noise_std, x0_noise_std, g))
+    return out
+
+
+@pytest.mark.parametrize("noise", [(0.1, 0.5), (0.0, 0.5), (0.2, 0.0)])
+def test_noise_stream_draws_what_inline_drawing_draws(noise):
+    """The background thread draws the same numbers, in the same order, as drawing in line (last
+    minibatch smaller than the rest); eta is stored time-major, as CTRNN.run draws it batch-major."""
+    expected = _inline_draws(4, 10, 4, *noise, epochs=2)
+    with bptt.NoiseStream(torch.Generator().manual_seed(4), 10, 4, task.N_STEPS, 7, *noise) as stream:
+        for want in expected:
+            if isinstance(want, torch.Tensor):
+                assert torch.equal(stream.permutation(), want)
+            else:
+                got = stream.minibatch()
+                assert got.states.shape == want.states.shape
+                assert torch.equal(got.states[1:], want.states[1:]) and torch.equal(got.xi, want.xi)
+    g = torch.Generator().manual_seed(1)
+    eta = torch.randn(3, task.N_STEPS, 7, generator=g) * 0.1
+    drawn = bptt.draw_noise(3, task.N_STEPS, 7, 0.1, 0.0, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(drawn.states[1:], eta.transpose(0, 1))
+    assert not drawn.xi.any()
+
+
+def test_noise_stream_refuses_misuse():
+    with pytest.raises(ValueError, match="must be positive"):
+        bptt.NoiseStream(torch.Generator(), 10, 0, task.N_STEPS, 7, 0.1, 0.5)
+    stream = bptt.NoiseStream(torch.Generator(), 10, 4, task.N_STEPS, 7, 0.1, 0.5)
+    with pytest.raises(RuntimeError, match="asked for a minibatch, the next item is a permutation"):
+        stream.minibatch()
+    stream.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        stream.permutation()
+    model = build_model(TrainConfig())
+    wrong = bptt.draw_noise(3, task.N_STEPS, 100, 0.1, 0.5, None)
+    with pytest.raises(ValueError, match="noise for 2 trials of 50 steps"):
+        bptt.loss_and_grads(model, torch.full((2, task.N_STEPS), task.NO_INPUT), torch.ones(2), 0.1, 0.5, 1e-6,
+                            None, noise=wrong)
+
+
+def test_training_gives_the_same_numbers_with_and_without_the_noise_thread():
+    cfg = TrainConfig(seed=2, **SHORT)
+    trials = task.training_set(cfg.seed)
+    codes, y = torch.as_tensor(trials.codes), torch.as_tensor(trials.targets, dtype=torch.float32)
+    runs = []
+    for threaded in (False, True):
+        model = build_model(cfg)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay_per_step / cfg.lr)
+        g = torch.Generator().manual_seed(7)
+        stream = bptt.NoiseStream(g, len(trials), cfg.batch_size, task.N_STEPS, cfg.n_units, cfg.noise_std,
+                                  cfg.x0_noise_std) if threaded else None
+        losses = []
+        for _ in range(2):
+            perm = stream.permutation() if stream else torch.randperm(len(trials), generator=g)
+            losses += train_epoch(model, opt, codes, y, perm, cfg, g, "bptt", noise=stream)[0]
+        if stream:
+            stream.close()
+        runs.append((losses, model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    for k, v in runs[0][1].items():
+        assert torch.equal(v, runs[1][1][k]), k

@@ -68,6 +68,22 @@ def test_fast_path_equals_general_path_with_noise():
     torch.testing.assert_close(ga, gb, atol=1e-10, rtol=0)
 
 
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_final_outputs_equal_the_full_run(alpha):
+    """The lean evaluation pass gives the full run's last outputs (float32, as in training)."""
+    m = make(alpha, dtype=torch.float32)
+    with torch.no_grad():
+        m.b.normal_(0, 0.3)
+    codes = task.training_set(1).codes
+    torch.testing.assert_close(m.final_outputs(codes, 5), m.run(codes).outputs[:, -5:].detach(),
+                               atol=1e-5, rtol=0)
+    assert m.final_outputs(codes[:3], 1).shape == (3, 1)
+    with pytest.raises(ValueError, match="n_last must be between 1 and the trial length 50, got 0"):
+        m.final_outputs(codes, 0)
+    with pytest.raises(ValueError, match="stimulus codes must be -1"):
+        m.final_outputs(np.full((1, 50), -2), 5)
+
+
 def test_noise_changes_the_run_and_is_seeded():
     m = make()
     codes = task.test_set(seed=0).codes
