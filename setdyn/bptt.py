@@ -221,13 +221,16 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
         # with s_t = tanh'(h_t) = 1 - r_t^2, k r_t from the penalty and W dz_t from the readout (last steps)
         k = 2.0 * activity_penalty / n_rates
         dz = err * (2.0 / err.numel())  # keep x batch
-        torch.mul(rates, k, out=GH)
-        GH[T - keep:].addcmul_(dz[..., None], W[0])
         torch.addcmul(torch.ones((), dtype=dtype), rates, rates, value=-1, out=S)
-        gh, s_ = GH.unbind(0), S.unbind(0)
+        gh, s_, r_ = GH.unbind(0), S.unbind(0), rates.unbind(0)
+        torch.addcmul(rates[T - keep:] * k, dz[..., None], W[0], out=GH[T - keep:])  # the last steps' own terms
         gh[T - 1].mul_(s_[T - 1])
         for t in range(T - 2, -1, -1):
-            gh[t].addmm_(gh[t + 1], J).mul_(s_[t])
+            if t >= T - keep:
+                gh[t].addmm_(gh[t + 1], J)
+            else:  # k r_t + GH[t+1] J in one product (beta = k)
+                torch.addmm(r_[t], gh[t + 1], J, beta=k, out=gh[t])
+            gh[t].mul_(s_[t])
         carry = gh[0] @ J  # dL/dr_0
         flat = GH.view(T * nb, N)
         gproj = torch.zeros(3, N, dtype=dtype).index_add_(0, flat_codes[stim], flat[stim])

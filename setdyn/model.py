@@ -168,8 +168,9 @@ def accuracy(outputs: torch.Tensor | np.ndarray, targets: torch.Tensor | np.ndar
     """Fraction correct at the final step: z > 0.5 means valid, z < -0.5 invalid, else wrong."""
     z = torch.as_tensor(outputs)[..., -1]
     t = torch.as_tensor(targets, dtype=z.dtype)
-    decision = torch.where(z > 0.5, 1.0, torch.where(z < -0.5, -1.0, 0.0)).to(z.dtype)
-    return float((decision == t).to(torch.float64).mean())
+    decision = (z > 0.5).to(z.dtype) - (z < -0.5).to(z.dtype)  # +1, -1, or 0 (undecided)
+    hits = decision == t
+    return int(hits.sum()) / hits.numel()
 
 
 def _as_codes(codes: torch.Tensor | np.ndarray) -> torch.Tensor:

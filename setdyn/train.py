@@ -159,9 +159,7 @@ def _train(cfg: TrainConfig, progress: bool,
     fresh = task.fresh_set(cfg.fresh_onset_seed, cfg.fresh_draws)
     codes = torch.as_tensor(train_set.codes)
     targets = torch.as_tensor(train_set.targets, dtype=torch.float32)
-    # PyTorch's AdamW decays by lr * weight_decay per step.
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
-                            weight_decay=cfg.weight_decay_per_step / cfg.lr)
+    opt = make_optimizer(model, cfg, engine)
     g = torch.Generator().manual_seed(cfg.seed + 1)
     # bptt: the noise is drawn on a second thread, in the same order as in line (same numbers)
     stream = bptt.NoiseStream(g, len(train_set), cfg.batch_size, codes.shape[1], cfg.n_units, cfg.noise_std,
@@ -176,7 +174,7 @@ def _train(cfg: TrainConfig, progress: bool,
         for epoch in bar:
             model.train()
             perm = stream.permutation() if stream else torch.randperm(len(train_set), generator=g)
-            losses, correct = train_epoch(model, opt, codes, targets, perm, cfg, g, engine, noise=stream)
+            losses, correct = train_epoch(model, opt, codes, targets, perm, cfg, g, engine, stream)
             rec = {"train_loss": float(np.mean(losses)), "train_acc_noisy": correct / len(train_set)}
             history["train_loss"].append(rec["train_loss"])
             history["train_acc_noisy"].append(rec["train_acc_noisy"])
@@ -205,6 +203,15 @@ def _train(cfg: TrainConfig, progress: bool,
     return TrainResult(model, cfg, history, stopped, time.perf_counter() - t0, engine)
 
 
+def make_optimizer(model: CTRNN, cfg: TrainConfig, engine: str) -> torch.optim.AdamW:
+    """The reference's AdamW. PyTorch's AdamW decays by lr * weight_decay per step, hence the division.
+    The bptt engine takes PyTorch's fused implementation (the same update in one kernel; it differs
+    from the per-tensor one only by float rounding); autograd keeps the per-tensor one, with which
+    the shipped model was trained, so that retraining it retraces its history exactly."""
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
+                             weight_decay=cfg.weight_decay_per_step / cfg.lr, fused=engine == "bptt" or None)
+
+
 def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, targets: torch.Tensor,
                 perm: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None, engine: str = "bptt",
                 noise: bptt.NoiseStream | None = None) -> tuple[list[float], float]:
@@ -220,16 +227,16 @@ def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, t
                 model, codes[idx], targets[idx], cfg.noise_std, cfg.x0_noise_std, cfg.activity_penalty, generator,
                 noise=noise.minibatch() if noise is not None else None)
             for name, p in model.named_parameters():
-                p.grad = grads[name]
+                p.grad = grads[name].clamp_(-cfg.grad_clip, cfg.grad_clip)  # element-wise clip
         elif engine == "autograd" and noise is None:
             loss, z = loss_fn(model, codes[idx], targets[idx], cfg, generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             loss_value, z = loss.item(), z.detach()
+            torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
         else:
             raise ValueError(f"unknown training engine {engine!r} (or a noise stream with autograd); accepted: "
                              "bptt, autograd")
-        torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
         opt.step()
         losses.append(loss_value)
         correct += accuracy(z, targets[idx]) * len(idx)
