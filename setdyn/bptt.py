@@ -34,9 +34,11 @@ Times are in steps of dt = 10 ms.
 """
 from __future__ import annotations
 
-import queue
+import atexit
+import collections
 import threading
-from typing import NamedTuple
+import weakref
+from typing import Any, Iterator, NamedTuple
 
 import torch
 
@@ -90,45 +92,54 @@ class NoiseStream:
             raise ValueError(f"n_trials, batch_size and depth must be positive, got {n_trials}, {batch_size}, {depth}")
         self._sizes = [len(c) for c in torch.arange(n_trials).split(batch_size)]
         self._args = (generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype)
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
+        self._depth = depth
+        self._cond = threading.Condition()
+        self._ready: collections.deque = collections.deque()  # (kind, value); kind "error" ends the stream
+        self._closed = False
         self._thread = threading.Thread(target=self._produce, name="setdyn-noise", daemon=True)
+        _OPEN.add(self)
         self._thread.start()
 
-    def _produce(self) -> None:
+    def _items(self) -> Iterator[tuple[str, Any]]:
         generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype = self._args
         scratch = {size: torch.empty(size, n_steps, n_units, dtype=dtype) for size in set(self._sizes)}
-        try:
-            while True:
-                self._put(("permutation", torch.randperm(n_trials, generator=generator)))
-                for size in self._sizes:
-                    self._put(("minibatch", draw_noise(size, n_steps, n_units, noise_std, x0_noise_std, generator,
-                                                        dtype, scratch=scratch[size])))
-        except _Closed:
-            return
-        except BaseException as err:  # hand it to the consumer, who re-raises it
-            try:
-                self._put(("error", err))
-            except _Closed:
-                pass
+        while True:
+            yield "permutation", torch.randperm(n_trials, generator=generator)
+            for size in self._sizes:
+                yield "minibatch", draw_noise(size, n_steps, n_units, noise_std, x0_noise_std, generator, dtype,
+                                              scratch=scratch[size])
 
-    def _put(self, item: tuple) -> None:
-        while not self._stop.is_set():
+    def _produce(self) -> None:
+        items = self._items()
+        while True:
+            with self._cond:
+                while not self._closed and len(self._ready) >= self._depth:
+                    self._cond.wait()
+                if self._closed:
+                    return
             try:
-                self._queue.put(item, timeout=0.05)
+                item = next(items)
+            except BaseException as err:  # hand it to the consumer, who re-raises it
+                item = ("error", err)
+            with self._cond:
+                self._ready.append(item)
+                self._cond.notify_all()
+            if item[0] == "error":
                 return
-            except queue.Full:
-                pass
-        raise _Closed
 
-    def _take(self, kind: str):
-        if self._stop.is_set():
-            raise RuntimeError("the noise stream is closed")
-        got, value = self._queue.get()
-        if got == "error":
-            raise RuntimeError(f"drawing the training noise failed: {value}") from value
-        if got != kind:
-            raise RuntimeError(f"noise stream taken out of order: asked for a {kind}, the next item is a {got}")
+    def _take(self, kind: str) -> Any:
+        with self._cond:
+            while not (self._closed or self._ready):
+                self._cond.wait()
+            if self._closed:
+                raise RuntimeError("the noise stream is closed")
+            got, value = self._ready[0]
+            if got == "error":
+                raise RuntimeError(f"drawing the training noise failed: {value}") from value
+            if got != kind:
+                raise RuntimeError(f"noise stream taken out of order: asked for a {kind}, the next item is a {got}")
+            self._ready.popleft()
+            self._cond.notify_all()
         return value
 
     def permutation(self) -> torch.Tensor:
@@ -140,19 +151,29 @@ class NoiseStream:
         return self._take("minibatch")
 
     def close(self) -> None:
-        """Stop the drawing thread (the generator's state is then unspecified)."""
-        self._stop.set()
+        """Stop the drawing thread (after the draw it is doing; the generator's state is then unspecified)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
         self._thread.join()
+        _OPEN.discard(self)
 
     def __enter__(self) -> "NoiseStream":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
-class _Closed(Exception):
-    pass
+#: streams not yet closed; closed at exit, since a thread still inside PyTorch when the interpreter
+#: shuts down aborts the process
+_OPEN: "weakref.WeakSet[NoiseStream]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_streams() -> None:
+    for stream in list(_OPEN):
+        stream.close()
 
 
 def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noise_std: float,
