@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -17,13 +18,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import bptt, task
+from . import bptt, native, task
 from .model import CTRNN, accuracy
 
-#: How gradients are computed: "bptt" (hand-written, `setdyn.bptt`; a = 1 only), "autograd"
-#: (PyTorch), or "auto" (bptt where it applies). Both give the same gradients up to float rounding,
-#: but a training run is chaotic: the same config trained by two engines ends in different weights.
-ENGINES: tuple[str, ...] = ("auto", "bptt", "autograd")
+#: How gradients are computed: "native" (`setdyn.native`: the hand-written BPTT compiled; a = 1
+#: only; needs a C++ compiler), "bptt" (the same in Python, `setdyn.bptt`; a = 1 only), "autograd"
+#: (PyTorch), or "auto" (native where it applies and compiles, else bptt where it applies, else
+#: autograd). All give the same gradients up to float rounding, but a training run is chaotic:
+#: the same config trained by two engines ends in different weights.
+ENGINES: tuple[str, ...] = ("auto", "native", "bptt", "autograd")
+#: engines that take their gradients from setdyn's hand-written backward pass (a = 1 only)
+HAND_WRITTEN: tuple[str, ...] = ("native", "bptt")
 
 
 @dataclass
@@ -119,17 +124,26 @@ class TrainResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     stopped_early: bool = False
     seconds: float = 0.0
-    engine: str = "autograd"  #: how the gradients were computed ("bptt" or "autograd")
+    engine: str = "autograd"  #: how the gradients were computed ("native", "bptt" or "autograd")
 
 
 def resolve_engine(engine: str, cfg: TrainConfig) -> str:
-    """The engine a run uses: "auto" is "bptt" for alpha = 1 and "autograd" otherwise."""
+    """The engine a run uses (see `ENGINES`). "auto" is "native" for alpha = 1 where the native kernel
+    compiles (it compiles on the first call), "bptt" for alpha = 1 elsewhere (with a warning), and
+    "autograd" otherwise."""
     if engine not in ENGINES:
         raise ValueError(f"unknown training engine {engine!r}; accepted: {', '.join(ENGINES)}")
     if engine == "auto":
-        return "bptt" if cfg.alpha == 1.0 else "autograd"
-    if engine == "bptt" and cfg.alpha != 1.0:
-        raise ValueError(f"engine 'bptt' covers alpha = 1 only, got alpha = {cfg.alpha}; use 'autograd' or 'auto'")
+        if cfg.alpha != 1.0:
+            return "autograd"
+        if native.available():
+            return "native"
+        warnings.warn(f"setdyn: {native.unavailable_reason()}; training with engine 'bptt' instead", stacklevel=2)
+        return "bptt"
+    if engine in HAND_WRITTEN and cfg.alpha != 1.0:
+        raise ValueError(f"engine {engine!r} covers alpha = 1 only, got alpha = {cfg.alpha}; use 'autograd' or 'auto'")
+    if engine == "native" and not native.available():
+        raise ValueError(native.unavailable_reason())
     return engine
 
 
@@ -138,7 +152,7 @@ def train(cfg: TrainConfig, progress: bool = True,
     """Train a model from scratch; deterministic for a given config and engine (see `ENGINES`).
 
     The arithmetic runs on one thread (faster than two for this small model, and bit-reproducible);
-    with the bptt engine a second thread draws the noise ahead (`bptt.NoiseStream`), which changes
+    with the native and bptt engines a second thread draws the noise ahead (`bptt.NoiseStream`), which changes
     no number.
     """
     engine = resolve_engine(engine, cfg)
@@ -163,7 +177,7 @@ def _train(cfg: TrainConfig, progress: bool,
     g = torch.Generator().manual_seed(cfg.seed + 1)
     # bptt: the noise is drawn on a second thread, in the same order as in line (same numbers)
     stream = bptt.NoiseStream(g, len(train_set), cfg.batch_size, codes.shape[1], cfg.n_units, cfg.noise_std,
-                              cfg.x0_noise_std) if engine == "bptt" else None
+                              cfg.x0_noise_std) if engine in HAND_WRITTEN else None
     history: dict[str, list[float]] = {k: [] for k in ("train_loss", "train_acc_noisy")}
     history.update({k: [] for k in ("eval_epoch", "train_acc_clean", "test_acc_clean", "test_loss_clean",
                                     "fresh_acc_clean")})
@@ -205,23 +219,33 @@ def _train(cfg: TrainConfig, progress: bool,
 
 def make_optimizer(model: CTRNN, cfg: TrainConfig, engine: str) -> torch.optim.AdamW:
     """The reference's AdamW. PyTorch's AdamW decays by lr * weight_decay per step, hence the division.
-    The bptt engine takes PyTorch's fused implementation (the same update in one kernel; it differs
+    The hand-written engines (native, bptt) take PyTorch's fused implementation (the same update in one kernel; it differs
     from the per-tensor one only by float rounding); autograd keeps the per-tensor one, with which
     the shipped model was trained, so that retraining it retraces its history exactly."""
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
-                             weight_decay=cfg.weight_decay_per_step / cfg.lr, fused=engine == "bptt" or None)
+                             weight_decay=cfg.weight_decay_per_step / cfg.lr, fused=engine in HAND_WRITTEN or None)
 
 
 def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, targets: torch.Tensor,
                 perm: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None, engine: str = "bptt",
                 noise: bptt.NoiseStream | None = None) -> tuple[list[float], float]:
     """One pass over the training set in the order `perm`, in minibatches of cfg.batch_size: per
-    minibatch a noisy forward pass, gradients by `engine` ("bptt" or "autograd"), element-wise
-    clipping and one optimiser step. With `noise` (bptt only) the minibatches' noise comes from that
-    stream instead of `generator`. Returns the minibatch losses and the number of trials whose
+    minibatch a noisy forward pass, gradients by `engine` ("native", "bptt" or "autograd"),
+    element-wise clipping and one optimiser step. With `noise` (native and bptt only) the
+    minibatches' noise comes from that stream instead of `generator`. Returns the minibatch losses and the number of trials whose
     noisy output was correct at the last step."""
     losses, correct = [], 0.0
     for idx in perm.split(cfg.batch_size):
+        if engine == "native":  # loss, clipped gradients and the count of correct trials in one call
+            loss_value, _, grads, hits = native.minibatch_gradients(
+                model, codes[idx], targets[idx], cfg.noise_std, cfg.x0_noise_std, cfg.activity_penalty, generator,
+                noise.minibatch() if noise is not None else None, cfg.grad_clip)
+            for name, p in model.named_parameters():
+                p.grad = grads[name]
+            opt.step()
+            losses.append(loss_value)
+            correct += hits
+            continue
         if engine == "bptt":
             loss_value, z, grads = bptt.loss_and_grads(
                 model, codes[idx], targets[idx], cfg.noise_std, cfg.x0_noise_std, cfg.activity_penalty, generator,
@@ -236,7 +260,7 @@ def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, t
             torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
         else:
             raise ValueError(f"unknown training engine {engine!r} (or a noise stream with autograd); accepted: "
-                             "bptt, autograd")
+                             f"{', '.join(e for e in ENGINES if e != 'auto')}")
         opt.step()
         losses.append(loss_value)
         correct += accuracy(z, targets[idx]) * len(idx)

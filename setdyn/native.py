@@ -1,0 +1,123 @@
+"""The training engine "native": `setdyn.bptt`'s loss and gradients as one compiled call per minibatch.
+
+The hand-written BPTT in Python (`setdyn.bptt`) spends about as much time on
+its element-wise operations and their dispatch as on the matrix products. Here
+the same computation is a small C++ extension (`native_bptt.cpp`) that fuses
+each step's element-wise work into one pass next to the step's matrix
+product; the products and tanh still go through PyTorch (MKL). It is compiled
+on first use with PyTorch's `cpp_extension` (needs a C++ compiler: g++ on
+Linux; about a minute, once; cached in ~/.cache/torch_extensions) and gives
+the same loss and gradients as `setdyn.bptt.loss_and_grads` up to float
+rounding, with the same noise (`setdyn.bptt.MinibatchNoise`).
+
+`available()` says whether it compiled; `setdyn.train` uses it by default
+where it does and otherwise falls back to `setdyn.bptt`, saying so.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from . import bptt, task
+from .model import CTRNN
+
+SOURCE = Path(__file__).with_name("native_bptt.cpp")
+
+_lock = threading.Lock()
+_module: ModuleType | None = None
+_error: str | None = None
+
+
+def load() -> ModuleType:
+    """The compiled kernel (compiles it on first use); RuntimeError naming the cause if that fails."""
+    global _module, _error
+    with _lock:
+        if _module is None and _error is None:
+            try:
+                from torch.utils.cpp_extension import load as load_extension
+
+                # loading a cached build takes a moment; say something only if this is a (slow) build
+                note = threading.Timer(3.0, print, ("setdyn: compiling the native BPTT kernel (once per machine, "
+                                                    "about a minute) ...",), {"file": sys.stderr, "flush": True})
+                note.start()
+                try:
+                    _module = load_extension(name="setdyn_native_bptt", sources=[str(SOURCE)],
+                                             extra_cflags=["-O3", "-march=native", "-fopenmp-simd"], verbose=False)
+                finally:
+                    note.cancel()
+            except Exception as err:  # no compiler, no headers, ...: say why, once
+                _error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+        if _module is None:
+            raise RuntimeError(unavailable_reason())
+        return _module
+
+
+def unavailable_reason() -> str:
+    """Why the native kernel could not be built (after a failed `load`)."""
+    return (f"the native BPTT kernel is not available ({_error}); it needs a C++ compiler (g++) to build. "
+            "Use engine 'bptt' (the same computation in Python, slower)")
+
+
+def available() -> bool:
+    """Whether the native kernel compiles and loads here (compiles it on the first call)."""
+    try:
+        load()
+        return True
+    except RuntimeError:
+        return False
+
+
+def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noise_std: float,
+                   x0_noise_std: float, activity_penalty: float, generator: torch.Generator | None,
+                   noise: bptt.MinibatchNoise | None = None,
+                   grad_clip: float | None = None) -> tuple[float, torch.Tensor, dict[str, torch.Tensor]]:
+    """`setdyn.bptt.loss_and_grads` (same arguments, same results up to float rounding), compiled.
+    With `grad_clip`, every gradient element is clamped to +-grad_clip (as `setdyn.train` clips)."""
+    return minibatch_gradients(model, codes, targets, noise_std, x0_noise_std, activity_penalty, generator, noise,
+                               grad_clip)[:3]
+
+
+def minibatch_gradients(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noise_std: float,
+                        x0_noise_std: float, activity_penalty: float, generator: torch.Generator | None,
+                        noise: bptt.MinibatchNoise | None, grad_clip: float | None
+                        ) -> tuple[float, torch.Tensor, dict[str, torch.Tensor], int]:
+    """`loss_and_grads` plus the number of trials whose output at the last step is correct (z beyond
+    +-0.5 on the side of the target), all in one call: what a training step needs."""
+    if model.alpha != 1.0:
+        raise ValueError(f"the native BPTT covers alpha = dt/tau = 1 only, got alpha = {model.alpha}; "
+                         "use engine='autograd' for other values")
+    codes = torch.as_tensor(codes, dtype=torch.long)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be batch x T, got shape {tuple(codes.shape)}")
+    if grad_clip is not None and not grad_clip > 0:
+        raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip}")
+    kernel = load()
+    nb, T = codes.shape
+    J = model.J.detach()
+    dtype, N = J.dtype, J.shape[0]
+    GH, scratch = bptt._workspace((T, nb, N), (nb, T, N), dtype=dtype)
+    if noise is None:
+        noise = bptt.draw_noise(nb, T, N, noise_std, x0_noise_std, generator, dtype,
+                                out=bptt._workspace((T + 1, nb, N), dtype=dtype)[0], scratch=scratch)
+    if noise.states.shape != (T + 1, nb, N) or noise.xi.shape != (nb, N):
+        raise ValueError(f"noise for {nb} trials of {T} steps must have states {(T + 1, nb, N)} and xi "
+                         f"{(nb, N)}, got {tuple(noise.states.shape)} and {tuple(noise.xi.shape)}")
+    try:
+        loss, correct, z, *grads = kernel.loss_and_grads(
+            noise.states, noise.xi.contiguous(), codes, model.colors, model.B.detach(), model.b.detach(), J, model.W.detach(),
+            model.b_out.detach(), model.x0.detach(), torch.as_tensor(targets, dtype=dtype).contiguous(),
+            float(activity_penalty),
+            task.SCORE_STEPS, float(grad_clip or 0.0), GH)
+    except RuntimeError as err:  # the kernel's checks: say what is wrong in one line
+        raise ValueError(f"native BPTT: {str(err).splitlines()[0]}") from None
+    return float(loss), z, dict(zip(_NAMES, grads)), int(correct)
+
+
+_NAMES = ("J", "B", "b", "x0", "W", "b_out")
+
+
+__all__ = ["SOURCE", "available", "load", "loss_and_grads", "minibatch_gradients", "unavailable_reason"]

@@ -1,0 +1,75 @@
+"""The compiled engine: the same loss and gradients as the Python BPTT, training with it, and the fallback."""
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from setdyn import bptt, native, task
+from setdyn.train import TrainConfig, build_model, resolve_engine, train
+
+SHORT = dict(max_epochs=3, eval_every=3, stop_train_acc_noisy=None, stop_test_acc_clean=None,
+             stop_fresh_acc_clean=None)
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                                reason="the native engine needs a C++ compiler")
+
+
+def _perturbed(seed: int, dtype=torch.float64):
+    model = build_model(TrainConfig(seed=seed), dtype=dtype)
+    g = torch.Generator().manual_seed(100 + seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=g, dtype=dtype))
+    return model
+
+
+@pytest.mark.parametrize("noise", [(0.1, 0.5), (0.0, 0.0)], ids=["noisy", "noise-free"])
+def test_native_equals_python_bptt(noise):
+    """float64, an activity penalty large enough to matter, every input code present."""
+    model = _perturbed(2)
+    trials = task.training_set(4)
+    codes = torch.as_tensor(trials.codes[::17])
+    y = torch.as_tensor(trials.targets[::17], dtype=torch.float64)
+    assert set(codes.unique().tolist()) == {-1, 0, 1, 2}
+    ref = bptt.loss_and_grads(model, codes, y, *noise, 1e-2, torch.Generator().manual_seed(3))
+    got = native.loss_and_grads(model, codes, y, *noise, 1e-2, torch.Generator().manual_seed(3))
+    assert got[0] == pytest.approx(ref[0], rel=1e-12)
+    torch.testing.assert_close(got[1], ref[1], rtol=1e-12, atol=1e-12)
+    for name, p in model.named_parameters():
+        assert got[2][name].shape == p.shape
+        torch.testing.assert_close(got[2][name], ref[2][name], rtol=1e-10, atol=1e-13, msg=name)
+
+
+def test_native_training_is_reproducible_and_tracks_python_bptt():
+    cfg = TrainConfig(seed=6, **SHORT)
+    a = train(cfg, progress=False, engine="native")
+    b = train(cfg, progress=False, engine="native")
+    ref = train(cfg, progress=False, engine="bptt")
+    assert a.engine == "native" and resolve_engine("auto", cfg) == "native"
+    assert a.history == b.history
+    np.testing.assert_allclose(a.history["train_loss"], ref.history["train_loss"], rtol=1e-4)
+    for k, v in a.model.state_dict().items():
+        torch.testing.assert_close(v, ref.model.state_dict()[k], rtol=1e-3, atol=1e-4)
+
+
+def test_native_refuses_bad_input():
+    with pytest.raises(ValueError, match="alpha = dt/tau = 1 only"):
+        native.loss_and_grads(build_model(TrainConfig(alpha=0.5)), torch.full((2, task.N_STEPS), -1),
+                              torch.ones(2), 0.1, 0.5, 1e-6, None)
+    model = build_model(TrainConfig())
+    wrong = bptt.draw_noise(3, task.N_STEPS, 100, 0.1, 0.5, None)
+    with pytest.raises(ValueError, match="noise for 2 trials of 50 steps"):
+        native.loss_and_grads(model, torch.full((2, task.N_STEPS), -1), torch.ones(2), 0.1, 0.5, 1e-6, None,
+                              noise=wrong)
+    with pytest.raises(ValueError, match="codes must be batch x T"):
+        native.loss_and_grads(model, torch.full((task.N_STEPS,), -1), torch.ones(1), 0.1, 0.5, 1e-6, None)
+
+
+def test_without_a_compiler_auto_falls_back_to_bptt_and_native_is_refused(monkeypatch):
+    monkeypatch.setattr(native, "_module", None)
+    monkeypatch.setattr(native, "_error", "CalledProcessError: no compiler")
+    with pytest.warns(UserWarning, match="native BPTT kernel is not available.*no compiler.*'bptt' instead"):
+        assert resolve_engine("auto", TrainConfig()) == "bptt"
+    with pytest.raises(ValueError, match="needs a C.. compiler"):
+        resolve_engine("native", TrainConfig())
