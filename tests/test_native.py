@@ -73,3 +73,26 @@ def test_without_a_compiler_auto_falls_back_to_bptt_and_native_is_refused(monkey
         assert resolve_engine("auto", TrainConfig()) == "bptt"
     with pytest.raises(ValueError, match="needs a C.. compiler"):
         resolve_engine("native", TrainConfig())
+
+
+def test_fast_fused_adamw_step_equals_the_optimiser_step():
+    """The shortcut past AdamW's Python bookkeeping updates weights and state exactly as opt.step()."""
+    from setdyn.train import fused_adamw_step, make_optimizer
+
+    cfg = TrainConfig()
+    models = [build_model(cfg) for _ in range(2)]
+    opts = [make_optimizer(m, cfg, "native") for m in models]
+    g = torch.Generator().manual_seed(0)
+    for _ in range(4):
+        grads = [torch.randn(p.shape, generator=g) for p in models[0].parameters()]
+        for m in models:
+            for p, gr in zip(m.parameters(), grads):
+                p.grad = gr.clone()
+        opts[0].step()
+        fused_adamw_step(opts[1])
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        assert torch.equal(a, b)
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        sa, sb = opts[0].state[a], opts[1].state[b]
+        assert all(torch.equal(sa[k], sb[k]) for k in ("step", "exp_avg", "exp_avg_sq"))
+    assert float(opts[1].state[next(models[1].parameters())]["step"]) == 4
