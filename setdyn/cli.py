@@ -159,9 +159,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=int, help="maximum epochs (default from the config: 2500)")
     t.add_argument("--engine", choices=ENGINES,
-                   help="gradients: hand-written BPTT (alpha = 1), PyTorch autograd, or auto (BPTT where it "
-                        "applies); default auto, or with --config the engine recorded in that file "
-                        f"({LEGACY_ENGINE} if it records none)")
+                   help="gradients: native (hand-written BPTT, compiled; alpha = 1; needs g++), bptt (the same "
+                        "in Python), autograd (PyTorch, any alpha), or auto (native where it applies and "
+                        "compiles, else bptt where it applies, else autograd); default auto, or with --config the "
+                        f"engine recorded in that file ({LEGACY_ENGINE} if it records none)")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="print the four accuracies of a weight file as JSON")
     e.add_argument("--weights", default=str(weights.PRETRAINED))

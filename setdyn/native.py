@@ -120,4 +120,20 @@ def minibatch_gradients(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor
 _NAMES = ("J", "B", "b", "x0", "W", "b_out")
 
 
-__all__ = ["SOURCE", "available", "load", "loss_and_grads", "minibatch_gradients", "unavailable_reason"]
+def final_outputs(model: CTRNN, codes: torch.Tensor, n_last: int) -> torch.Tensor:
+    """`CTRNN.final_outputs` (noise-free outputs on the last `n_last` steps, batch x n_last), compiled;
+    equal up to float rounding and the float32 tanh approximation. a = 1 only."""
+    if model.alpha != 1.0:
+        raise ValueError(f"the native kernel covers alpha = dt/tau = 1 only, got alpha = {model.alpha}")
+    codes = torch.as_tensor(codes, dtype=torch.long)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be batch x T, got shape {tuple(codes.shape)}")
+    try:
+        return load().final_outputs(codes, model.colors, model.B.detach(), model.b.detach(), model.J.detach(),
+                                    model.W.detach(), model.b_out.detach(), model.x0.detach(), int(n_last))
+    except RuntimeError as err:
+        raise ValueError(f"native final_outputs: {str(err).splitlines()[0]}") from None
+
+
+__all__ = ["SOURCE", "available", "final_outputs", "load", "loss_and_grads", "minibatch_gradients",
+           "unavailable_reason"]

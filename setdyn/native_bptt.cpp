@@ -3,7 +3,7 @@
 // The same computation as setdyn.bptt.loss_and_grads (read its docstring for the equations), with
 // the element-wise work of each step fused into one pass over the step's batch x N block, next to
 // the step's matrix product:
-//   forward,  step t:  x = eta_t + r_{t-1} J^T (product),  then one pass: r_t = tanh(x + table[code_t])
+//   forward,  step t:  P = r_{t-1} J^T (product),  then one pass: r_t = tanh(P + eta_t + table[code_t])
 //                      (table row = B u + b), and the sum of r_t^2 (penalty);
 //   backward, step t:  G = g_{t+1} J (product),  then one pass: g_t = (1 - r_t^2) (G + k r_t + dz_t W)
 //                      (dz only on the scored last steps), summed per input code (for B and b);
@@ -67,18 +67,21 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
 
   // forward
   const at::Tensor Jt = J.t().contiguous();
+  at::Tensor tmp = at::empty({nb, n}, opts);  // one step's matrix product, kept hot in cache
+  const T* tp = tmp.data_ptr<T>();
   double power = 0.0;  // sum of r^2 over all steps, units and trials
   for (int64_t t = 0; t < steps; ++t) {
-    T* x = r + (t + 1) * blk;  // holds eta_t
-    R.select(0, t + 1).addmm_(R.select(0, t), Jt);
+    T* x = r + (t + 1) * blk;  // holds eta_t; becomes r_t
+    at::mm_out(tmp, R.select(0, t), Jt);  // r_{t-1} J^T
     const int64_t* c = code + t * nb;
     T acc = 0;
     for (int64_t i = 0; i < nb; ++i) {
       const T* row = tb + ((c[i] + 4) % 4) * n;
       T* xr = x + i * n;
+      const T* pr = tp + i * n;
 #pragma omp simd reduction(+ : acc)
       for (int64_t j = 0; j < n; ++j) {
-        const T v = tanh_of(xr[j] + row[j]);
+        const T v = tanh_of(pr[j] + xr[j] + row[j]);
         xr[j] = v;
         acc += v * v;
       }
@@ -117,8 +120,8 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
   // backward, with the per-code sums of g (for B and b) on the way
   at::Tensor gtable = at::zeros({4, n}, opts);  // sum of g per input code (green, purple, red, none)
   T* gt = gtable.data_ptr<T>();
-  at::Tensor tmp = at::empty({nb, n}, opts);
-  const T* tp = tmp.data_ptr<T>();
+  at::Tensor dJ = at::zeros({n, n}, opts);
+  const int64_t chunk = 10;  // steps per dJ product, taken while the chunk's g is still in cache
   for (int64_t t = steps - 1; t >= 0; --t) {
     T* g = gh + t * blk;
     const T* rt = r + (t + 1) * blk;
@@ -148,6 +151,10 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
         }
       }
     }
+    if (t % chunk == 0) {  // dJ += sum over steps t..t+chunk-1 of g_s^T r_{s-1}
+      const int64_t len = std::min(chunk, steps - t);
+      dJ.addmm_(GH.narrow(0, t, len).reshape({len * nb, n}).t(), R.narrow(0, t, len).reshape({len * nb, n}));
+    }
   }
   at::mm_out(tmp, GH.select(0, 0), J);  // dL/dr_0
   at::Tensor dx0 = at::zeros({n}, opts);
@@ -157,7 +164,6 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
     for (int64_t j = 0; j < n; ++j) dx0p[j] += tp[i * n + j] * (T(1) - r[i * n + j] * r[i * n + j]);
 
   // weight gradients
-  at::Tensor dJ = at::mm(GH.view({steps * nb, n}).t(), R.narrow(0, 0, steps).reshape({steps * nb, n}));
   at::Tensor dW = at::zeros({1, n}, opts);
   T* dw = dW.data_ptr<T>();
   T db_out = 0;
@@ -178,6 +184,46 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
     for (at::Tensor& g : grads) g.clamp_(-clip, clip);
   return {at::scalar_tensor(loss, at::kDouble), at::scalar_tensor(correct, at::kLong), Z.t().contiguous(),
           grads[0], grads[1], grads[2], grads[3], grads[4], grads[5]};
+}
+
+template <typename T>
+at::Tensor outputs(const at::Tensor& codes, const at::Tensor& colors, const at::Tensor& B, const at::Tensor& b,
+                   const at::Tensor& J, const at::Tensor& W, const at::Tensor& b_out_t, const at::Tensor& x0,
+                   int64_t keep) {
+  const int64_t nb = codes.size(0), steps = codes.size(1), n = J.size(0);
+  const auto opts = J.options();
+  const at::Tensor table = at::cat({at::mm(colors, B.t()), at::zeros({1, n}, opts)}) + b;
+  const at::Tensor tcodes = codes.t().contiguous();
+  const at::Tensor Jt = J.t().contiguous();
+  const T* tb = table.data_ptr<T>();
+  const int64_t* code = tcodes.data_ptr<int64_t>();
+  const T* w = W.data_ptr<T>();
+  const T* x0p = x0.data_ptr<T>();
+  const T b_out = T(b_out_t.item<double>());
+  at::Tensor cur = at::empty({nb, n}, opts), nxt = at::empty({nb, n}, opts), Z = at::empty({nb, keep}, opts);
+  T* z = Z.data_ptr<T>();
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t j = 0; j < n; ++j) cur.data_ptr<T>()[i * n + j] = tanh_of(x0p[j]);
+  for (int64_t t = 0; t < steps; ++t) {
+    at::mm_out(nxt, cur, Jt);
+    T* x = nxt.data_ptr<T>();
+    const int64_t* c = code + t * nb;
+    const int64_t q = t - (steps - keep);
+    for (int64_t i = 0; i < nb; ++i) {
+      const T* row = tb + ((c[i] + 4) % 4) * n;
+      T* xr = x + i * n;
+      T acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t j = 0; j < n; ++j) {
+        const T v = tanh_of(xr[j] + row[j]);
+        xr[j] = v;
+        acc += v * w[j];
+      }
+      if (q >= 0) z[i * keep + q] = acc + b_out;
+    }
+    std::swap(cur, nxt);
+  }
+  return Z;
 }
 
 }  // namespace
@@ -212,7 +258,29 @@ std::vector<at::Tensor> loss_and_grads(at::Tensor R, at::Tensor xi, at::Tensor c
   return out;
 }
 
+// Noise-free outputs z on the last `keep` steps of each trial (batch x keep): what evaluation needs.
+at::Tensor final_outputs(at::Tensor codes, at::Tensor colors, at::Tensor B, at::Tensor b, at::Tensor J, at::Tensor W,
+                         at::Tensor b_out, at::Tensor x0, int64_t keep) {
+  at::NoGradGuard no_grad;
+  const int64_t n = J.size(0);
+  TORCH_CHECK(codes.dim() == 2 && codes.scalar_type() == at::kLong, "codes must be an int64 batch x T tensor");
+  TORCH_CHECK(codes.numel() == 0 || (codes.min().item<int64_t>() >= -1 && codes.max().item<int64_t>() <= 2),
+              "stimulus codes must be -1 (no input) or 0, 1, 2");
+  TORCH_CHECK(keep >= 1 && keep <= codes.size(1), "keep must be between 1 and T");
+  TORCH_CHECK(J.dim() == 2 && J.size(1) == n && colors.size(0) == 3 && B.size(0) == n && B.size(1) == colors.size(1) &&
+                  b.numel() == n && W.numel() == n && b_out.numel() == 1 && x0.numel() == n,
+              "parameter shapes do not match");
+  for (const at::Tensor* t : {&colors, &B, &b, &J, &W, &b_out, &x0})
+    TORCH_CHECK(t->is_contiguous() && t->scalar_type() == J.scalar_type(), "all tensors must be contiguous, one dtype");
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(J.scalar_type(), "setdyn_final_outputs",
+                             [&] { out = outputs<scalar_t>(codes, colors, B, b, J, W, b_out, x0, keep); });
+  return out;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("final_outputs", &final_outputs, "setdyn: noise-free outputs on the last steps (a = 1)",
+        py::call_guard<py::gil_scoped_release>());
   m.def("loss_and_grads", &loss_and_grads, "setdyn: loss and gradients of the a = 1 CT-RNN for one minibatch",
         py::call_guard<py::gil_scoped_release>());
 }

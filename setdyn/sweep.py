@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .train import TrainConfig
+from .train import TrainConfig, epochs_to_accuracy
 
 if TYPE_CHECKING:  # pandas is imported where used: `python -m setdyn` starts faster
     import pandas as pd
@@ -217,6 +217,7 @@ def base_row(cfg: TrainConfig, meta: dict[str, Any]) -> dict[str, Any]:
     acc = meta.get("accuracy", {})
     return {"id": net_id(cfg), "seed": cfg.seed, "alpha": cfg.alpha, "noise_std": cfg.noise_std,
             "lr": cfg.lr, "max_epochs": cfg.max_epochs, "epochs": meta.get("epochs"),
+            "epochs_to_paper_accuracy": epochs_to_accuracy(meta.get("history") or {}),
             "stopped_early": meta.get("stopped_early"), "train_seconds": meta.get("seconds"),
             **{k: acc.get(k) for k in ("train_acc_noisy", "train_acc_clean", "test_acc_clean", "test_acc_noisy",
                                        "fresh_acc_clean", "fresh_acc_noisy")},

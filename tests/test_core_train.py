@@ -72,3 +72,14 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
     assert "Traceback" not in r.stderr
     r = run_cli("train", "--out", str(tmp_path), "--epochs", "0")
     assert r.returncode == 2 and "--epochs must be a positive" in r.stderr
+
+
+def test_epochs_to_accuracy_is_the_first_evaluation_meeting_both_levels():
+    from setdyn.train import epochs_to_accuracy
+
+    history = {"train_acc_noisy": [0.5, 0.95, 0.97, 0.97, 0.99, 0.99],
+               "eval_epoch": [2, 4, 6], "test_acc_clean": [1.0, 0.96, 1.0]}
+    assert epochs_to_accuracy(history) == 6  # epoch 2: train 0.95; epoch 4: test 0.96
+    assert epochs_to_accuracy(history, train_acc_noisy=0.9, test_acc_clean=0.9) == 2
+    assert epochs_to_accuracy(history, train_acc_noisy=1.0) is None
+    assert epochs_to_accuracy({}) is None

@@ -96,3 +96,33 @@ def test_fast_fused_adamw_step_equals_the_optimiser_step():
         sa, sb = opts[0].state[a], opts[1].state[b]
         assert all(torch.equal(sa[k], sb[k]) for k in ("step", "exp_avg", "exp_avg_sq"))
     assert float(opts[1].state[next(models[1].parameters())]["step"]) == 4
+
+
+def test_native_final_outputs_equal_the_model_s():
+    model = _perturbed(3)
+    codes = task.training_set(2).codes[::9]
+    torch.testing.assert_close(native.final_outputs(model, codes, 5), model.final_outputs(codes, 5),
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="stimulus codes must be -1"):
+        native.final_outputs(model, np.full((2, task.N_STEPS), 5), 5)
+    with pytest.raises(ValueError, match="keep must be between 1 and T"):
+        native.final_outputs(model, codes, 0)
+
+
+@pytest.mark.parametrize("stops", [True, False], ids=["stops early", "runs to the end"])
+def test_evaluating_beside_the_next_epoch_changes_nothing(monkeypatch, stops):
+    """The native engine evaluates epoch e while training e + 1 and, if that evaluation stops the run,
+    undoes e + 1: history and weights equal those of evaluating in line."""
+    import setdyn.train as tr
+
+    rule = dict(stop_train_acc_noisy=0.0, stop_test_acc_clean=0.0, stop_fresh_acc_clean=0.0) if stops else \
+        dict(stop_train_acc_noisy=None, stop_test_acc_clean=None, stop_fresh_acc_clean=None)
+    cfg = TrainConfig(seed=1, max_epochs=9, eval_every=2, stop_patience=2, **rule)
+    lagged = train(cfg, progress=False, engine="native")
+    monkeypatch.setattr(tr, "LAGGED_EVALUATION", ())
+    inline = train(cfg, progress=False, engine="native")
+    assert lagged.stopped_early == inline.stopped_early == stops
+    assert len(inline.history["train_loss"]) == (4 if stops else 9)
+    assert lagged.history == inline.history
+    for k, v in inline.model.state_dict().items():
+        assert torch.equal(v, lagged.model.state_dict()[k]), k

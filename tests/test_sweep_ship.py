@@ -45,6 +45,10 @@ def test_shipped_table_covers_the_grid_the_chapter_promises():
     assert counts[PAPER_CELL] >= 32
     assert min(v for c, v in counts.items() if c != PAPER_CELL) >= 8
     assert ((df.stopped_early == True) | (df.epochs == df.max_epochs)).all()  # noqa: E712
+    # the stop rule includes the paper's accuracy, so a network that stopped reached it first
+    first = df.epochs_to_paper_accuracy
+    assert first[df.stopped_early == True].notna().all()  # noqa: E712
+    assert (first.dropna() <= df.epochs[first.notna()]).all() and (first.dropna() % 5 == 0).all()
     learned = df.fresh_acc_clean >= 0.95
     assert (df.label[~learned] == "other").all(), "a network that did not learn has no mechanism label"
 
