@@ -2,10 +2,11 @@
 
 1. ms per epoch (540 trials, 5 minibatches, forward + backward + AdamW) for
    setdyn's engines (`setdyn.train.train_epoch`): `native` (the compiled
-   hand-written BPTT, the default) as `train` runs it, with a
-   `setdyn.bptt.NoiseStream` thread drawing the noise ahead; the same with the
-   noise drawn in line (one core); `bptt` (the same algorithm in Python) with
-   the noise thread; `autograd`; and a plain per-step autograd loop (dense
+   hand-written BPTT, the default) as `train` runs it, with a second thread
+   drawing the noise ahead from setdyn's fast generator
+   (`setdyn.train.noise_stream`); the same with PyTorch's noise drawn in line
+   (everything on one core); `bptt` (the same algorithm in Python) with its
+   noise thread; `autograd`; and a plain per-step autograd loop (dense
    inputs, drive[t] indexing).
 2. The matmul FLOP limit: the epoch's 750 matrix products (3 of 108 x 100
    by 100 x 100 per step) timed alone, back to back.
@@ -35,7 +36,8 @@ import time
 import torch
 
 from setdyn import bptt, task
-from setdyn.train import TrainConfig, build_model, epochs_to_accuracy, make_optimizer, train, train_epoch
+from setdyn.train import (TrainConfig, build_model, epochs_to_accuracy, make_optimizer, noise_stream, train,
+                          train_epoch)
 
 torch.set_num_threads(1)
 cfg = TrainConfig()
@@ -74,8 +76,7 @@ class Variant:
         self.model = build_model(cfg)
         self.opt = make_optimizer(self.model, cfg, engine if engine != "plain" else "autograd")
         self.g = torch.Generator().manual_seed(0)
-        self.stream = bptt.NoiseStream(self.g, len(ts), cfg.batch_size, task.N_STEPS, cfg.n_units, cfg.noise_std,
-                                       cfg.x0_noise_std) if threaded else None
+        self.stream = noise_stream(cfg, engine, self.g, len(ts), task.N_STEPS) if threaded else None
         self.times: list[float] = []
 
     def epoch(self) -> float:
@@ -130,7 +131,7 @@ def run_per_epoch(epochs: int = 100) -> float:
 
 def main() -> None:
     variants = [Variant("native (default), noise on a 2nd thread", "native", threaded=True),
-                Variant("native, noise in line (one core)", "native"),
+                Variant("native, PyTorch's noise in line (one core)", "native"),
                 Variant("Python BPTT, noise on a 2nd thread", "bptt", threaded=True),
                 Variant("setdyn autograd", "autograd"),
                 Variant("plain autograd loop", "plain")]

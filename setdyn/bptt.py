@@ -38,7 +38,7 @@ import atexit
 import collections
 import threading
 import weakref
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 import torch
 
@@ -84,14 +84,21 @@ class NoiseStream:
     itself meanwhile. Close it (or use it as a context manager) to stop the
     thread. The thread spends its time inside PyTorch, which releases the GIL,
     so it runs on the second core while the first does the arithmetic.
+
+    `draw(size, index)`, if given, makes the minibatches' noise instead (index
+    counts minibatches from 0); `setdyn.native.draw_noise` is such a drawer,
+    four times faster than PyTorch's generator. The permutations still come
+    from `generator`.
     """
 
     def __init__(self, generator: torch.Generator, n_trials: int, batch_size: int, n_steps: int, n_units: int,
-                 noise_std: float, x0_noise_std: float, dtype: torch.dtype = torch.float32, depth: int = 2) -> None:
+                 noise_std: float, x0_noise_std: float, dtype: torch.dtype = torch.float32, depth: int = 2,
+                 draw: Callable[[int, int], MinibatchNoise] | None = None) -> None:
         if n_trials < 1 or batch_size < 1 or depth < 1:
             raise ValueError(f"n_trials, batch_size and depth must be positive, got {n_trials}, {batch_size}, {depth}")
         self._sizes = [len(c) for c in torch.arange(n_trials).split(batch_size)]
         self._args = (generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype)
+        self._draw = draw
         self._depth = depth
         self._cond = threading.Condition()
         self._ready: collections.deque = collections.deque()  # (kind, value); kind "error" ends the stream
@@ -103,11 +110,16 @@ class NoiseStream:
     def _items(self) -> Iterator[tuple[str, Any]]:
         generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype = self._args
         scratch = {size: torch.empty(size, n_steps, n_units, dtype=dtype) for size in set(self._sizes)}
+        index = 0
         while True:
             yield "permutation", torch.randperm(n_trials, generator=generator)
             for size in self._sizes:
-                yield "minibatch", draw_noise(size, n_steps, n_units, noise_std, x0_noise_std, generator, dtype,
-                                              scratch=scratch[size])
+                if self._draw is not None:
+                    yield "minibatch", self._draw(size, index)
+                else:
+                    yield "minibatch", draw_noise(size, n_steps, n_units, noise_std, x0_noise_std, generator, dtype,
+                                                  scratch=scratch[size])
+                index += 1
 
     def _produce(self) -> None:
         items = self._items()

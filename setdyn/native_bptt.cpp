@@ -7,17 +7,51 @@
 //                      (table row = B u + b), and the sum of r_t^2 (penalty);
 //   backward, step t:  G = g_{t+1} J (product),  then one pass: g_t = (1 - r_t^2) (G + k r_t + dz_t W)
 //                      (dz only on the scored last steps), summed per input code (for B and b);
-// then dJ = sum_t g_t^T r_{t-1} in one product. Matrix products go through ATen (MKL). tanh in
+// and dJ = sum_t g_t^T r_{t-1} on a second thread, in products over chunks of steps as the backward
+// loop makes them. Matrix products go through MKL (inside PyTorch). tanh in
 // float32 is a rational approximation (Eigen's; at most 3.5e-7 from tanh, about 3 float32 ulp
-// near +-1) that vectorises inside the pass; in float64 it is std::tanh. Single-threaded,
-// deterministic.
+// near +-1) that vectorises inside the pass; in float64 it is std::tanh. Deterministic (the second
+// thread adds the chunks to dJ in a fixed order).
+//
+// Also: the noise-free forward pass for evaluation (final_outputs) and a fast normal generator
+// (fill_normal). Every entry point runs without the GIL.
 #include <torch/extension.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <thread>
 #include <vector>
 
+// BLAS (MKL, inside PyTorch's library), called on raw memory: column-major, Fortran interface.
+extern "C" {
+void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha, const float* a,
+            const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc);
+int MKL_Set_Num_Threads_Local(int n);  // the C interface (by value)
+}
+
 namespace {
+
+inline void gemm(char ta, char tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+                 float beta, float* c, int ldc) {
+  sgemm_(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+inline void gemm(char ta, char tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
+                 int ldb, double beta, double* c, int ldc) {
+  dgemm_(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+
+// dJ (n x n, row-major) += g^T r for contiguous row-major (nrows x n) blocks g and r, as column-major BLAS
+// sees them. Called on the second thread: raw BLAS, no PyTorch dispatch.
+template <typename T>
+void add_gT_r(const T* g, const T* r, T* dJ, int nrows, int n) {
+  gemm('N', 'T', n, n, nrows, T(1), r, n, g, n, T(1), dJ, n);
+}
 
 // tanh: float32 by a rational approximation that vectorises; float64 exactly.
 inline float tanh_of(float x) {
@@ -120,8 +154,21 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
   // backward, with the per-code sums of g (for B and b) on the way
   at::Tensor gtable = at::zeros({4, n}, opts);  // sum of g per input code (green, purple, red, none)
   T* gt = gtable.data_ptr<T>();
+  // dJ = sum_t g_t^T r_{t-1} on a second thread, chunk by chunk as soon as the loop below has made
+  // the chunk's g: a third of the arithmetic, off the sequential path
   at::Tensor dJ = at::zeros({n, n}, opts);
-  const int64_t chunk = 10;  // steps per dJ product, taken while the chunk's g is still in cache
+  T* dJp = dJ.data_ptr<T>();
+  const int64_t chunk = 5;  // steps per dJ product
+  std::atomic<int64_t> made{steps};  // g_t is final for every t >= made
+  std::thread dj_thread([&] {
+    MKL_Set_Num_Threads_Local(1);  // a new thread would otherwise let MKL use every core
+    for (int64_t hi = steps; hi > 0;) {
+      const int64_t lo = std::max<int64_t>(hi - chunk, 0);
+      while (made.load(std::memory_order_acquire) > lo) std::this_thread::yield();
+      add_gT_r(gh + lo * blk, r + lo * blk, dJp, int((hi - lo) * nb), int(n));
+      hi = lo;
+    }
+  });
   for (int64_t t = steps - 1; t >= 0; --t) {
     T* g = gh + t * blk;
     const T* rt = r + (t + 1) * blk;
@@ -151,12 +198,10 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
         }
       }
     }
-    if (t % chunk == 0) {  // dJ += sum over steps t..t+chunk-1 of g_s^T r_{s-1}
-      const int64_t len = std::min(chunk, steps - t);
-      dJ.addmm_(GH.narrow(0, t, len).reshape({len * nb, n}).t(), R.narrow(0, t, len).reshape({len * nb, n}));
-    }
+    made.store(t, std::memory_order_release);
   }
   at::mm_out(tmp, GH.select(0, 0), J);  // dL/dr_0
+  dj_thread.join();
   at::Tensor dx0 = at::zeros({n}, opts);
   T* dx0p = dx0.data_ptr<T>();
   for (int64_t i = 0; i < nb; ++i)
@@ -226,6 +271,107 @@ at::Tensor outputs(const at::Tensor& codes, const at::Tensor& colors, const at::
   return Z;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Gaussian noise, fast: 16 independent xoshiro128+ generators side by side (seeded by splitmix64 from a
+// seed and a stream number, so every (seed, stream) is its own reproducible sequence), turned into
+// normal numbers by Box-Muller with float polynomial log, sin and cos (Cephes; ~1e-7 relative).
+// The loops over the 16 lanes vectorise.
+constexpr int kLanes = 16;
+
+inline uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+inline float log_of(float x) {  // x in (0, 1]
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  float e = float(int((bits >> 23) & 0xff) - 126);
+  bits = (bits & 0x7fffffu) | 0x3f000000u;  // mantissa in [0.5, 1)
+  float m;
+  std::memcpy(&m, &bits, 4);
+  const bool low = m < 0.707106781186547524f;
+  e = low ? e - 1.0f : e;
+  m = low ? m + m - 1.0f : m - 1.0f;
+  const float z = m * m;
+  float y = 7.0376836292e-2f;
+  y = y * m - 1.1514610310e-1f;
+  y = y * m + 1.1676998740e-1f;
+  y = y * m - 1.2420140846e-1f;
+  y = y * m + 1.4249322787e-1f;
+  y = y * m - 1.6668057665e-1f;
+  y = y * m + 2.0000714765e-1f;
+  y = y * m - 2.4999993993e-1f;
+  y = y * m + 3.3333331174e-1f;
+  y = y * m * z;
+  y += -2.12194440e-4f * e;
+  y += -0.5f * z;
+  return m + y + 0.693359375f * e;
+}
+
+// cos and sin of 2 pi u for u in [0, 1)
+inline void cos_sin_turn(float u, float& c, float& s) {
+  const float v = 4.0f * u;
+  const int q = int(v + 0.5f);  // quadrant 0..4
+  const float p = (v - float(q)) * 1.57079632679489662f;  // in [-pi/4, pi/4)
+  const float z = p * p;
+  const float sp = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * p + p;
+  const float cp = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
+                   0.5f * z + 1.0f;
+  const int k = q & 3;
+  c = k == 0 ? cp : (k == 1 ? -sp : (k == 2 ? -cp : sp));
+  s = k == 0 ? sp : (k == 1 ? cp : (k == 2 ? -sp : -cp));
+}
+
+template <typename T>
+void fill_normal_impl(T* out, int64_t count, double std, uint64_t seed, uint64_t stream) {
+  uint32_t s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (stream + 0x632BE59BD9B4E019ull) * 0xD1B54A32D192ED03ull;
+  for (int l = 0; l < kLanes; ++l) {
+    const uint64_t a = splitmix64(x), b = splitmix64(x);
+    s0[l] = uint32_t(a);
+    s1[l] = uint32_t(a >> 32);
+    s2[l] = uint32_t(b);
+    s3[l] = uint32_t(b >> 32) | 1u;  // never all zero
+  }
+  const float scale = 1.0f / 16777216.0f;  // 2^-24
+  const float sd = float(std);
+  float block[2 * kLanes];
+  for (int64_t at = 0; at < count; at += 2 * kLanes) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      // two xoshiro128+ outputs per lane
+      const uint32_t r1 = s0[l] + s3[l];
+      uint32_t t = s1[l] << 9;
+      s2[l] ^= s0[l];
+      s3[l] ^= s1[l];
+      s1[l] ^= s2[l];
+      s0[l] ^= s3[l];
+      s2[l] ^= t;
+      s3[l] = (s3[l] << 11) | (s3[l] >> 21);
+      const uint32_t r2 = s0[l] + s3[l];
+      t = s1[l] << 9;
+      s2[l] ^= s0[l];
+      s3[l] ^= s1[l];
+      s1[l] ^= s2[l];
+      s0[l] ^= s3[l];
+      s2[l] ^= t;
+      s3[l] = (s3[l] << 11) | (s3[l] >> 21);
+      const float u1 = float((r1 >> 8) + 1u) * scale;  // (0, 1]
+      const float u2 = float(r2 >> 8) * scale;         // [0, 1)
+      const float radius = sd * std::sqrt(-2.0f * log_of(u1));
+      float c, s;
+      cos_sin_turn(u2, c, s);
+      block[l] = radius * c;
+      block[kLanes + l] = radius * s;
+    }
+    const int64_t take = std::min<int64_t>(2 * kLanes, count - at);
+    for (int64_t i = 0; i < take; ++i) out[at + i] = T(block[i]);
+  }
+}
+
 }  // namespace
 
 // Loss and gradients for one minibatch. R: (T + 1) x batch x N states holding eta in R[1:] (overwritten
@@ -278,7 +424,19 @@ at::Tensor final_outputs(at::Tensor codes, at::Tensor colors, at::Tensor B, at::
   return out;
 }
 
+// Fill `out` (contiguous) with normal numbers of mean 0 and standard deviation `std`: the sequence of
+// generator (seed, stream), the same on every machine.
+void fill_normal(at::Tensor out, double std, int64_t seed, int64_t stream) {
+  TORCH_CHECK(out.is_contiguous(), "out must be contiguous");
+  TORCH_CHECK(std >= 0, "std must be >= 0");
+  AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "setdyn_fill_normal", [&] {
+    fill_normal_impl<scalar_t>(out.data_ptr<scalar_t>(), out.numel(), std, uint64_t(seed), uint64_t(stream));
+  });
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("fill_normal", &fill_normal, "setdyn: fill a tensor with normal numbers from generator (seed, stream)",
+        py::call_guard<py::gil_scoped_release>());
   m.def("final_outputs", &final_outputs, "setdyn: noise-free outputs on the last steps (a = 1)",
         py::call_guard<py::gil_scoped_release>());
   m.def("loss_and_grads", &loss_and_grads, "setdyn: loss and gradients of the a = 1 CT-RNN for one minibatch",

@@ -42,15 +42,62 @@ def test_native_equals_python_bptt(noise):
 
 
 def test_native_training_is_reproducible_and_tracks_python_bptt():
+    """Given the same noise, native and Python BPTT take the same steps (up to float32 rounding); a
+    native training run (its own noise generator) repeats exactly."""
+    from setdyn.train import make_optimizer, train_epoch
+
     cfg = TrainConfig(seed=6, **SHORT)
+    trials = task.training_set(cfg.seed)
+    codes, y = torch.as_tensor(trials.codes), torch.as_tensor(trials.targets, dtype=torch.float32)
+    runs = {}
+    for engine in ("native", "bptt"):
+        model = build_model(cfg)
+        opt = make_optimizer(model, cfg, engine)
+        g = torch.Generator().manual_seed(1)
+        with bptt.NoiseStream(g, len(trials), cfg.batch_size, task.N_STEPS, cfg.n_units, cfg.noise_std,
+                              cfg.x0_noise_std) as stream:
+            losses = [train_epoch(model, opt, codes, y, stream.permutation(), cfg, g, engine, stream)[0]
+                      for _ in range(3)]
+        runs[engine] = (np.ravel(losses), model.state_dict())
+    np.testing.assert_allclose(runs["native"][0], runs["bptt"][0], rtol=1e-4)
+    for k, v in runs["native"][1].items():
+        torch.testing.assert_close(v, runs["bptt"][1][k], rtol=1e-3, atol=1e-4)
     a = train(cfg, progress=False, engine="native")
     b = train(cfg, progress=False, engine="native")
-    ref = train(cfg, progress=False, engine="bptt")
     assert a.engine == "native" and resolve_engine("auto", cfg) == "native"
     assert a.history == b.history
-    np.testing.assert_allclose(a.history["train_loss"], ref.history["train_loss"], rtol=1e-4)
-    for k, v in a.model.state_dict().items():
-        torch.testing.assert_close(v, ref.model.state_dict()[k], rtol=1e-3, atol=1e-4)
+
+
+def test_native_noise_is_normal_reproducible_and_streams_are_independent():
+    from scipy import stats
+
+    one = native.draw_noise(200, task.N_STEPS, 100, 0.1, 0.5, seed=3, index=4)
+    again = native.draw_noise(200, task.N_STEPS, 100, 0.1, 0.5, seed=3, index=4)
+    other = native.draw_noise(200, task.N_STEPS, 100, 0.1, 0.5, seed=3, index=5)
+    assert one.states.shape == (task.N_STEPS + 1, 200, 100) and one.xi.shape == (200, 100)
+    assert torch.equal(one.states[1:], again.states[1:]) and torch.equal(one.xi, again.xi)
+    eta, xi = one.states[1:].double().flatten().numpy(), one.xi.double().flatten().numpy()
+    assert stats.kstest(eta / 0.1, "norm").pvalue > 1e-3 and stats.kstest(xi / 0.5, "norm").pvalue > 1e-3
+    assert abs(stats.kurtosis(eta)) < 0.02 and abs(np.mean(eta)) < 1e-3
+    assert abs(np.corrcoef(eta, other.states[1:].double().flatten().numpy())[0, 1]) < 0.01
+    assert abs(np.corrcoef(eta[:-1], eta[1:])[0, 1]) < 0.01
+    quiet = native.draw_noise(3, task.N_STEPS, 100, 0.0, 0.0, seed=3, index=0)
+    assert not quiet.states[1:].any() and not quiet.xi.any()
+    with pytest.raises(ValueError, match="noise stds must be >= 0"):
+        native.draw_noise(3, task.N_STEPS, 100, -0.1, 0.0, seed=3, index=0)
+    calls = []
+
+    def draw(size, index):
+        calls.append((size, index))
+        return native.draw_noise(size, task.N_STEPS, 100, 0.1, 0.5, seed=3, index=index)
+
+    with bptt.NoiseStream(torch.Generator().manual_seed(0), 10, 4, task.N_STEPS, 100, 0.1, 0.5, draw=draw) as s:
+        s.permutation()
+        got = [s.minibatch() for _ in range(3)]
+        s.permutation()
+        got.append(s.minibatch())
+    assert calls[:4] == [(4, 0), (4, 1), (2, 2), (4, 3)]
+    assert torch.equal(got[3].xi, native.draw_noise(4, task.N_STEPS, 100, 0.1, 0.5, seed=3, index=3).xi)
 
 
 def test_native_refuses_bad_input():
