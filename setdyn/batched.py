@@ -1,7 +1,7 @@
 """Train many networks at once in one process: an ensemble with stacked weights.
 
-Every member is the network `setdyn.train.train(cfg)` would train for its own
-config: the same initial weights (those of `build_model(cfg)`, stacked), the
+Every member is the network `setdyn.train.train(cfg, engine="bptt")` (or
+"autograd") would train for its own config: the same initial weights (those of `build_model(cfg)`, stacked), the
 same training set (`task.training_set(cfg.seed)`), the same minibatch order
 and -- with ``exact_noise=True``, the default -- the very same noise draws
 (each member owns a `torch.Generator` seeded ``cfg.seed + 1`` and draws its
