@@ -188,6 +188,28 @@ def _close_open_streams() -> None:
         stream.close()
 
 
+def checked_minibatch(model: CTRNN, codes: torch.Tensor, noise: MinibatchNoise | None, noise_std: float,
+                      x0_noise_std: float, generator: torch.Generator | None,
+                      engine: str) -> tuple[torch.Tensor, MinibatchNoise]:
+    """What the hand-written engines check and prepare before a minibatch: a = 1, codes batch x T
+    (as a long tensor), and the minibatch's noise: `noise` if given (its shapes checked), else drawn
+    from `generator` (`draw_noise`) into buffers reused from call to call."""
+    if model.alpha != 1.0:
+        raise ValueError(f"the {engine} covers alpha = dt/tau = 1 only, got alpha = {model.alpha}; "
+                         "use engine='autograd' for other values")
+    codes = torch.as_tensor(codes, dtype=torch.long)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be batch x T, got shape {tuple(codes.shape)}")
+    (nb, T), N, dtype = codes.shape, model.J.shape[0], model.J.dtype
+    if noise is None:
+        states, scratch = _workspace((T + 1, nb, N), (nb, T, N), dtype=dtype)
+        return codes, draw_noise(nb, T, N, noise_std, x0_noise_std, generator, dtype, out=states, scratch=scratch)
+    if noise.states.shape != (T + 1, nb, N) or noise.xi.shape != (nb, N):
+        raise ValueError(f"noise for {nb} trials of {T} steps must have states {(T + 1, nb, N)} and xi "
+                         f"{(nb, N)}, got {tuple(noise.states.shape)} and {tuple(noise.xi.shape)}")
+    return codes, noise
+
+
 def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noise_std: float,
                    x0_noise_std: float, activity_penalty: float, generator: torch.Generator | None,
                    noise: MinibatchNoise | None = None) -> tuple[float, torch.Tensor, dict[str, torch.Tensor]]:
@@ -211,12 +233,7 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
         scored last 5 steps, and a dict of gradients keyed by parameter name
         (B, J, W, x0, b, b_out), shaped like the parameters.
     """
-    if model.alpha != 1.0:
-        raise ValueError(f"the hand-written BPTT covers alpha = dt/tau = 1 only, got alpha = {model.alpha}; "
-                         "use engine='autograd' for other values")
-    codes = torch.as_tensor(codes, dtype=torch.long)
-    if codes.ndim != 2:
-        raise ValueError(f"codes must be batch x T, got shape {tuple(codes.shape)}")
+    codes, noise = checked_minibatch(model, codes, noise, noise_std, x0_noise_std, generator, "hand-written BPTT")
     nb, T = codes.shape
     keep = task.SCORE_STEPS
     with torch.no_grad():
@@ -225,13 +242,7 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
         N = J.shape[0]
         targets = torch.as_tensor(targets, dtype=dtype)
         S, GH = _workspace((T, nb, N), (T, nb, N), dtype=dtype)
-        if noise is None:
-            noise = draw_noise(nb, T, N, noise_std, x0_noise_std, generator, dtype,
-                               out=_workspace((T + 1, nb, N), dtype=dtype)[0], scratch=S.view(nb, T, N))
         R = noise.states  # R[0] = r_0, R[t] = r_t (t = 1..T), time-major; R[1:] holds eta, then the drive
-        if R.shape != (T + 1, nb, N) or noise.xi.shape != (nb, N):
-            raise ValueError(f"noise for {nb} trials of {T} steps must have states {(T + 1, nb, N)} and xi "
-                             f"{(nb, N)}, got {tuple(R.shape)} and {tuple(noise.xi.shape)}")
         # drive B u_t + b: b everywhere, the projected colour on the stimulus steps only
         flat_codes = codes.T.reshape(-1)
         stim = torch.nonzero(flat_codes >= 0).squeeze(1)
@@ -294,4 +305,4 @@ def _workspace(*shapes: tuple[int, ...], dtype: torch.dtype) -> list[torch.Tenso
     return _BUFFERS[key]
 
 
-__all__ = ["MinibatchNoise", "NoiseStream", "draw_noise", "loss_and_grads"]
+__all__ = ["MinibatchNoise", "NoiseStream", "checked_minibatch", "draw_noise", "loss_and_grads"]

@@ -28,6 +28,8 @@ from . import bptt, task
 from .model import CTRNN
 
 SOURCE = Path(__file__).with_name("native_bptt.cpp")
+#: compiler flags; -fno-math-errno lets sqrt vectorise in the noise generator
+FLAGS = ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno"]
 
 _lock = threading.Lock()
 _module: ModuleType | None = None
@@ -50,7 +52,7 @@ def load() -> ModuleType:
                 note.start()
                 try:
                     _module = load_extension(name="setdyn_native_bptt", sources=[str(SOURCE)],
-                                             extra_cflags=["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno"], verbose=False)
+                                             extra_cflags=FLAGS, verbose=False)
                 finally:
                     note.cancel()
             except Exception as err:  # no compiler, no headers, ...: say why, once
@@ -103,28 +105,18 @@ def minibatch_gradients(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor
                         ) -> tuple[float, torch.Tensor, dict[str, torch.Tensor], int]:
     """`loss_and_grads` plus the number of trials whose output at the last step is correct (z beyond
     +-0.5 on the side of the target), all in one call: what a training step needs."""
-    if model.alpha != 1.0:
-        raise ValueError(f"the native BPTT covers alpha = dt/tau = 1 only, got alpha = {model.alpha}; "
-                         "use engine='autograd' for other values")
-    codes = torch.as_tensor(codes, dtype=torch.long)
-    if codes.ndim != 2:
-        raise ValueError(f"codes must be batch x T, got shape {tuple(codes.shape)}")
     if grad_clip is not None and not grad_clip > 0:
         raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip}")
+    codes, noise = bptt.checked_minibatch(model, codes, noise, noise_std, x0_noise_std, generator, "native BPTT")
     kernel = load()
     nb, T = codes.shape
     J = model.J.detach()
     dtype, N = J.dtype, J.shape[0]
-    GH, scratch = bptt._workspace((T, nb, N), (nb, T, N), dtype=dtype)
-    if noise is None:
-        noise = bptt.draw_noise(nb, T, N, noise_std, x0_noise_std, generator, dtype,
-                                out=bptt._workspace((T + 1, nb, N), dtype=dtype)[0], scratch=scratch)
-    if noise.states.shape != (T + 1, nb, N) or noise.xi.shape != (nb, N):
-        raise ValueError(f"noise for {nb} trials of {T} steps must have states {(T + 1, nb, N)} and xi "
-                         f"{(nb, N)}, got {tuple(noise.states.shape)} and {tuple(noise.xi.shape)}")
+    GH, = bptt._workspace((T, nb, N), dtype=dtype)
     try:
         loss, correct, z, *grads = kernel.loss_and_grads(
-            noise.states, noise.xi.contiguous(), codes, model.colors, model.B.detach(), model.b.detach(), J, model.W.detach(),
+            noise.states, noise.xi.contiguous(), codes, model.colors, model.B.detach(), model.b.detach(), J,
+            model.W.detach(),
             model.b_out.detach(), model.x0.detach(), torch.as_tensor(targets, dtype=dtype).contiguous(),
             float(activity_penalty),
             task.SCORE_STEPS, float(grad_clip or 0.0), GH)

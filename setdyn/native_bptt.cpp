@@ -285,6 +285,17 @@ inline uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
+inline uint32_t xoshiro128plus(uint32_t& s0, uint32_t& s1, uint32_t& s2, uint32_t& s3) {  // next output
+  const uint32_t out = s0 + s3, t = s1 << 9;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  s0 ^= s3;
+  s2 ^= t;
+  s3 = (s3 << 11) | (s3 >> 21);
+  return out;
+}
+
 inline float log_of(float x) {  // x in (0, 1]
   uint32_t bits;
   std::memcpy(&bits, &x, 4);
@@ -342,23 +353,8 @@ void fill_normal_impl(T* out, int64_t count, double std, uint64_t seed, uint64_t
   for (int64_t at = 0; at < count; at += 2 * kLanes) {
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) {
-      // two xoshiro128+ outputs per lane
-      const uint32_t r1 = s0[l] + s3[l];
-      uint32_t t = s1[l] << 9;
-      s2[l] ^= s0[l];
-      s3[l] ^= s1[l];
-      s1[l] ^= s2[l];
-      s0[l] ^= s3[l];
-      s2[l] ^= t;
-      s3[l] = (s3[l] << 11) | (s3[l] >> 21);
-      const uint32_t r2 = s0[l] + s3[l];
-      t = s1[l] << 9;
-      s2[l] ^= s0[l];
-      s3[l] ^= s1[l];
-      s1[l] ^= s2[l];
-      s0[l] ^= s3[l];
-      s2[l] ^= t;
-      s3[l] = (s3[l] << 11) | (s3[l] >> 21);
+      const uint32_t r1 = xoshiro128plus(s0[l], s1[l], s2[l], s3[l]);  // two outputs per lane
+      const uint32_t r2 = xoshiro128plus(s0[l], s1[l], s2[l], s3[l]);
       const float u1 = float((r1 >> 8) + 1u) * scale;  // (0, 1]
       const float u2 = float(r2 >> 8) * scale;         // [0, 1)
       const float radius = sd * std::sqrt(-2.0f * log_of(u1));

@@ -277,9 +277,10 @@ def noise_stream(cfg: TrainConfig, engine: str, generator: torch.Generator, n_tr
 
 def make_optimizer(model: CTRNN, cfg: TrainConfig, engine: str) -> torch.optim.AdamW:
     """The reference's AdamW. PyTorch's AdamW decays by lr * weight_decay per step, hence the division.
-    The hand-written engines (native, bptt) take PyTorch's fused implementation (the same update in one kernel; it differs
-    from the per-tensor one only by float rounding); autograd keeps the per-tensor one, with which
-    the shipped model was trained, so that retraining it retraces its history exactly."""
+    The hand-written engines (native, bptt) take PyTorch's fused implementation (the same update in
+    one kernel; it differs from the per-tensor one only by float rounding); autograd keeps the
+    per-tensor one, with which the shipped model was trained, so that retraining it retraces its
+    history exactly."""
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas,
                              weight_decay=cfg.weight_decay_per_step / cfg.lr, fused=engine in HAND_WRITTEN or None)
 
@@ -311,8 +312,8 @@ def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, t
     """One pass over the training set in the order `perm`, in minibatches of cfg.batch_size: per
     minibatch a noisy forward pass, gradients by `engine` ("native", "bptt" or "autograd"),
     element-wise clipping and one optimiser step. With `noise` (native and bptt only) the
-    minibatches' noise comes from that stream instead of `generator`. Returns the minibatch losses and the number of trials whose
-    noisy output was correct at the last step."""
+    minibatches' noise comes from that stream instead of `generator`. Returns the minibatch losses
+    and the number of trials whose noisy output was correct at the last step."""
     losses, correct = [], 0.0
     for idx in perm.split(cfg.batch_size):
         if engine == "native":  # loss, clipped gradients and the count of correct trials in one call

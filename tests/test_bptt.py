@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from model_helpers import perturbed_model
 from setdyn import bptt, task
 from setdyn.train import TrainConfig, build_model, loss_fn, resolve_engine, train, train_epoch
 
@@ -10,20 +11,10 @@ SHORT = dict(max_epochs=3, eval_every=3, stop_train_acc_noisy=None, stop_test_ac
              stop_fresh_acc_clean=None)
 
 
-def _perturbed(seed: int, dtype=torch.float64):
-    """A model with non-zero bias, readout bias and random weights (the fresh init has b = 0)."""
-    model = build_model(TrainConfig(seed=seed), dtype=dtype)
-    g = torch.Generator().manual_seed(100 + seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=g, dtype=dtype))
-    return model
-
-
 @pytest.mark.parametrize("noise", [(0.1, 0.5), (0.0, 0.0)], ids=["noisy", "noise-free"])
 def test_loss_and_gradients_equal_autograd(noise):
     cfg = TrainConfig(noise_std=noise[0], x0_noise_std=noise[1], activity_penalty=1e-2)
-    model = _perturbed(1)
+    model = perturbed_model(1)
     trials = task.training_set(3)
     codes = torch.as_tensor(trials.codes[:40])
     y = torch.as_tensor(trials.targets[:40], dtype=torch.float64)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from model_helpers import perturbed_model
 from setdyn import bptt, native, task
 from setdyn.train import TrainConfig, build_model, resolve_engine, train
 
@@ -15,19 +16,10 @@ pytestmark = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c+
                                 reason="the native engine needs a C++ compiler")
 
 
-def _perturbed(seed: int, dtype=torch.float64):
-    model = build_model(TrainConfig(seed=seed), dtype=dtype)
-    g = torch.Generator().manual_seed(100 + seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=g, dtype=dtype))
-    return model
-
-
 @pytest.mark.parametrize("noise", [(0.1, 0.5), (0.0, 0.0)], ids=["noisy", "noise-free"])
 def test_native_equals_python_bptt(noise):
     """float64, an activity penalty large enough to matter, every input code present."""
-    model = _perturbed(2)
+    model = perturbed_model(2)
     trials = task.training_set(4)
     codes = torch.as_tensor(trials.codes[::17])
     y = torch.as_tensor(trials.targets[::17], dtype=torch.float64)
@@ -146,7 +138,7 @@ def test_fast_fused_adamw_step_equals_the_optimiser_step():
 
 
 def test_native_final_outputs_equal_the_model_s():
-    model = _perturbed(3)
+    model = perturbed_model(3)
     codes = task.training_set(2).codes[::9]
     torch.testing.assert_close(native.final_outputs(model, codes, 5), model.final_outputs(codes, 5),
                                rtol=1e-12, atol=1e-12)
