@@ -2,7 +2,7 @@
 
 Used by ``tests/test_binder_lab.py``. Nothing here is mocked: the server is the
 project's ``jupyter lab`` (from ``.venv``), started the way repo2docker's image
-starts it, with the repository as ``$HOME`` and ``postBuild`` run first.
+starts it, with the repository as ``$HOME`` and ``binder/postBuild`` run first.
 
 What differs from Binder, and why:
 
@@ -93,7 +93,7 @@ def base_env(home: Path, app_dir: Path, pythonpath: Path) -> dict[str, str]:
 
 
 def run_postbuild(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run the repository's ``postBuild`` like repo2docker does (``cwd`` = repository), pip in dry-run mode."""
+    """Run ``binder/postBuild`` like repo2docker does (``./binder/postBuild``, ``cwd`` = repository), pip in dry-run mode."""
     pip_env = dict(
         env,
         PIP_DRY_RUN="1",  # see the module docstring
@@ -101,7 +101,7 @@ def run_postbuild(repo: Path, env: dict[str, str]) -> subprocess.CompletedProces
         PIP_NO_BUILD_ISOLATION="0",  # (sic) pip's spelling for "do not isolate the build"
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
-    script = repo / "postBuild"
+    script = repo / "binder" / "postBuild"  # binder/ exists, so repo2docker reads only binder/
     cmd = [str(script)] if os.access(script, os.X_OK) else ["bash", str(script)]
     return subprocess.run(cmd, cwd=repo, env=pip_env, capture_output=True, text=True, timeout=300)
 
