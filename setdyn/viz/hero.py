@@ -79,8 +79,7 @@ def hero_data(model: CTRNN | None = None, *, train_seed: int | None = None, slow
         list, PC1 and PC2 at phases 360 k / n_points degrees; phase 0 is the
         asymptotic phase of x0, the phase grows with time), ``kicks_deg`` (3,
         measured mean shift of one pulse over the cycle, degrees, green, purple,
-        red), ``kick_spread_deg`` (3, circular std over the cycle),
-        ``common_offset_deg`` (float), ``z3_steps`` (3 ints: kick = common offset
+        red), ``common_offset_deg`` (float), ``z3_steps`` (3 ints: kick = common offset
         + 120 x step), ``class_deg`` (120), ``colors`` (name, letter, hex),
         ``onsets_ms`` (the onsets of the network's trials) and
         ``network_z`` (sequence name -> the network's output z at 500 ms for those
@@ -132,7 +131,6 @@ def hero_data(model: CTRNN | None = None, *, train_seed: int | None = None, slow
         "slowdown": float(slowdown),
         "orbit": np.round(orbit, 4).tolist(),
         "kicks_deg": [round(float(k), 3) for k in code.kick_mean_deg],
-        "kick_spread_deg": [round(float(s), 3) for s in code.kick_std_deg],
         "common_offset_deg": round(float(code.common_offset_deg), 3),
         "z3_steps": [int(s) for s in code.steps],
         "class_deg": float(analysis.CLASS_DEG),

@@ -20,7 +20,7 @@
   const W = 330, PADX = 48, PADY = 30, HMAX = 300;
   const KICK_MS = 700;       // duration of the animated kick (real time)
   const ARC_GAP_DEG = 5;     // gap between two state arcs
-  const TAIL_DEG = 25;       // the dot's tail (shows which way it turns)
+  const TAIL_DEG = 40;       // the dot's tail (shows which way it turns)
   const KICK_INSET = 13;     // the kick's arrow runs this far (px) inside the orbit
   const STATE_NAMES = ["0°", "+120°", "−120°"]; // state k sits 120 k degrees from the unkicked phase
 
@@ -179,7 +179,8 @@
     const marker = el("marker", { id: this.root.id + "-arrow", viewBox: "0 0 10 10", refX: 7, refY: 5,
       markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse" }, el("defs", {}, svg, true), true);
     this.arrowHead = el("path", { d: "M0 0L10 5L0 10Z" }, marker, true);
-    this.tail = el("path", { class: "sh-tail" }, svg, true);
+    // the tail: four pieces fading away from the dot (shows which way it turns)
+    this.tail = [0.12, 0.25, 0.4, 0.6].map(function (o) { return el("path", { class: "sh-tail", opacity: o }, svg, true); });
     this.kickPath = el("path", { class: "sh-kick", "marker-end": "url(#" + this.root.id + "-arrow)" }, svg, true);
     this.dot = el("circle", { class: "sh-dot", r: 7 }, svg, true);
     // axes: two short arrows in the lower-left corner
@@ -189,9 +190,9 @@
       "L" + (x + L - 4) + " " + (y + 3) + "M" + x + " " + y + "V" + (y - L) + "M" + (x - 3) + " " + (y - L + 4) +
       "L" + x + " " + (y - L) + "L" + (x + 3) + " " + (y - L + 4) }, ax, true);
     el("text", { x: x + L + 3, y: y, "dominant-baseline": "central" }, ax, true).textContent = "PC1";
-    el("text", { x: x, y: y - L - 7, "text-anchor": "middle" }, ax, true).textContent = "PC2";
-    const note = el("text", { class: "sh-note", x: W - 2, y: 12, "text-anchor": "end" }, svg, true);
-    note.textContent = "one turn: " + Math.round(d.period_ms) + " ms, shown " + Math.round(d.slowdown) + "× slower";
+    el("text", { x: x - 3, y: y - L - 7 }, ax, true).textContent = "PC2";
+    el("p", { class: "sh-note" }, plot).textContent =
+      "One turn: " + Math.round(d.period_ms) + " ms of network time, shown " + Math.round(d.slowdown) + "× slower.";
 
     // --- controls and readout
     const side = el("div", { class: "sh-side" }, body);
@@ -231,9 +232,10 @@
     const now = performance.now();
     const psiNow = this.current(this.psi, now), frameNow = this.current(this.frame, now);
     this.pressed.push(letter);
-    this.psi = { from: psiNow, to: this.psi.to + d.kicks_deg[i] };
+    // the arrow shows the whole measured kick, even if the previous one is still under way
+    this.kick = { from: this.psi.to, to: this.psi.to + d.kicks_deg[i], color: d.colors[i].hex };
+    this.psi = { from: psiNow, to: this.kick.to };
     this.frame = { from: frameNow, to: this.pressed.length * d.common_offset_deg };
-    this.kick = { from: psiNow, to: this.psi.to, color: d.colors[i].hex };
     this.animStart = this.reduced.matches ? -Infinity : now;
     this.update();
     this.kickoff();
@@ -266,12 +268,14 @@
     this.kickoff();
   };
 
-  /** Eased value of an animated quantity {from, to} at time now. */
-  Hero.prototype.current = function (q, now) {
+  /** How far the current kick's animation is at time now (0 to 1, eased). */
+  Hero.prototype.progress = function (now) {
     const u = Math.min(1, Math.max(0, (now - this.animStart) / KICK_MS));
-    const e = 1 - Math.pow(1 - u, 3);
-    return q.from + (q.to - q.from) * e;
+    return 1 - Math.pow(1 - u, 3);
   };
+
+  /** Value of an animated quantity {from, to} at time now. */
+  Hero.prototype.current = function (q, now) { return q.from + (q.to - q.from) * this.progress(now); };
 
   Hero.prototype.animating = function (now) { return now - this.animStart < KICK_MS; };
 
@@ -300,7 +304,7 @@
       const c = this.clock + fr + d.class_deg * k;
       this.arcs[k].setAttribute("d", g.arc(c - half, c + half));
       this.arcs[k].classList.toggle("sh-lit", k === lit);
-      const p = g.outside(c, 13);  // beside the arc, anchored on the side facing it
+      const q = g.outside(c, 0), p = g.outside(c, 12 + 7 * Math.abs(q[3]));  // beside the arc, clear of the dot
       this.labels[k].setAttribute("x", p[0].toFixed(1));
       this.labels[k].setAttribute("y", p[1].toFixed(1));
       this.labels[k].setAttribute("text-anchor", p[2] < -0.5 ? "end" : p[2] > 0.5 ? "start" : "middle");
@@ -309,9 +313,14 @@
     const p = g.at(this.clock + psi);
     this.dot.setAttribute("cx", p[0].toFixed(1));
     this.dot.setAttribute("cy", p[1].toFixed(1));
-    this.tail.setAttribute("d", g.arc(this.clock + psi - TAIL_DEG, this.clock + psi));
+    const piece = TAIL_DEG / this.tail.length;
+    for (let j = 0; j < this.tail.length; j++) {
+      const a = this.clock + psi - TAIL_DEG + j * piece;
+      this.tail[j].setAttribute("d", g.arc(a, a + piece));
+    }
     if (this.kick) {
-      const a0 = this.clock + this.kick.from, a1 = this.clock + this.current(this.kick, now);
+      const a0 = this.clock + this.kick.from;
+      const a1 = this.clock + this.kick.from + (this.kick.to - this.kick.from) * this.progress(now);
       this.kickPath.setAttribute("d", Math.abs(a1 - a0) > 3 ? g.arc(a0, a1, -KICK_INSET) : "");
       this.kickPath.style.stroke = this.kick.color;
       this.arrowHead.setAttribute("fill", this.kick.color);
@@ -346,7 +355,7 @@
     }
     this.root.dataset.pressed = this.pressed.join("");
     if (n < 3) {
-      this.verdictEl.textContent = n === 0 ? "Press G, P or R: each shifts the phase by its measured kick."
+      this.verdictEl.textContent = n === 0 ? "Three colours form a SET when they are all the same or all different."
         : "State " + STATE_NAMES[state] + ". " + (3 - n) + " more colour" + (n === 2 ? "" : "s") + ".";
       delete this.verdictEl.dataset.valid;
       this.verdictEl.className = "sh-verdict";
