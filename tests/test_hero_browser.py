@@ -254,3 +254,16 @@ def test_keyboard_and_labels(guarded_page, page_url):
     got = shown(page)
     assert got["pressed"] == "RRP" and got["valid"] == "false", got
     gp.assert_clean("hero, keyboard")
+
+
+def test_two_copies_on_one_page(guarded_page, data, tmp_path):
+    """The script is inlined once per copy; the second copy reuses the first's code and works on its own."""
+    path = tmp_path / "two.html"
+    path.write_text(PAGE.format(body=hero.hero_html(data) + hero.hero_html(data)), encoding="utf-8")
+    gp = guarded_page(viewport=VIEWPORTS["desktop"])
+    gp.page.goto(path.as_uri())
+    gp.page.wait_for_function("() => window.setdynHero && Object.keys(setdynHero.instances).length === 2")
+    gp.page.locator('.setdyn-hero >> nth=1').locator('button[data-color="P"]').click()
+    pressed = gp.page.eval_on_selector_all(".setdyn-hero", "rs => rs.map(r => r.dataset.pressed)")
+    assert pressed == ["", "P"], pressed
+    gp.assert_clean("two heroes")

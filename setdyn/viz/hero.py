@@ -188,12 +188,12 @@ def hero_html(data: dict[str, Any], *, label: str = "") -> HeroHTML:
     kicks = ", ".join(f"{c['name']} {_deg(k)}" for c, k in zip(data["colors"], data["kicks_deg"]))
     caption = (
         f"{html.escape(label) + ' ' if label else ''}"
-        "The trained network without input goes round a limit cycle: its 100 rates, seen in their first two "
+        "Without input the trained network goes round a limit cycle: its 100 rates, seen in their first two "
         f"principal components, repeat every {period:.0f}&nbsp;ms (shown {slow:.0f}× slower). "
-        "A colour pulse shifts the dot's phase: each button applies the shift one 20&nbsp;ms pulse of that colour "
-        f"causes in the network, measured ({kicks}; mean over the cycle). "
+        "Each button shifts the dot's phase by what one 20&nbsp;ms pulse of that colour does to the network, "
+        f"as measured ({kicks}, averaged over the cycle). "
         "The three arcs are the automaton's three states, a third of a turn each, counted from where the "
-        f"unperturbed network would be; every colour also shifts them by the common {_deg(common)}. "
+        f"network would be without input; every colour also moves them by the common {_deg(common)}. "
         "Three colours form a SET exactly when the dot ends in the arc it started in."
     )
     return HeroHTML(

@@ -153,6 +153,7 @@
     this.raf = 0;
     this.last = null;
     this.build();
+    this.setPaused(this.paused);
     this.update();
     this.watch();
   }
@@ -333,7 +334,6 @@
   /** Redraw the readout (trail of states, verdict, the network's answer). */
   Hero.prototype.update = function () {
     const d = this.data, self = this, n = this.pressed.length;
-    this.setPaused(this.paused);
     this.trail.textContent = "";
     const chip = function (text, cls) { const li = el("li", { class: "sh-state " + cls }, self.trail); li.textContent = text; return li; };
     chip(STATE_NAMES[0], "sh-start").setAttribute("aria-label", "start: state 0°");
