@@ -8,7 +8,7 @@ import torch
 
 from setdyn import task, weights
 from setdyn.analysis import limit_cycle
-from setdyn.train import TrainConfig, evaluate_all
+from setdyn.training import TrainConfig, evaluate_all
 
 
 @pytest.fixture(scope="module")
