@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from setdyn.training import TrainConfig, train, train_batched
-from setdyn.training.batched import _Recurrence
+from setdyn.training.stacked import StackedRecurrence
 
 NO_STOP = dict(stop_train_acc_noisy=None, stop_test_acc_clean=None, stop_fresh_acc_clean=None)
 
@@ -20,8 +20,8 @@ def test_hand_written_backward_matches_autograd(alphas):
     noise = torch.randn(K, B, T, N, dtype=torch.float64)
     args = [torch.randn(K, B, N), torch.randn(K, 4, N), torch.randn(K, N), torch.randn(K, N, N)]
     args = [x.double().requires_grad_(True) for x in args]
-    assert torch.autograd.gradcheck(lambda x0, tab, b, J: _Recurrence.apply(x0, tab, b, J, onehot, noise, a, unit, 3),
-                                    args)
+    assert torch.autograd.gradcheck(
+        lambda x0, tab, b, J: StackedRecurrence.apply(x0, tab, b, J, onehot, noise, a, unit, 3), args)
 
 
 def _train_alike(cfg):

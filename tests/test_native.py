@@ -162,3 +162,22 @@ def test_evaluating_beside_the_next_epoch_changes_nothing(monkeypatch, stops):
     assert lagged.history == inline.history
     for k, v in inline.model.state_dict().items():
         assert torch.equal(v, lagged.model.state_dict()[k]), k
+
+
+def test_native_counts_correct_trials_with_the_paper_s_threshold(monkeypatch):
+    """The kernel takes the decision threshold from `paper.DECISION_THRESHOLD` (an argument, not a
+    number of its own): its count of correct trials follows the threshold the caller passes."""
+    from setdyn import paper
+
+    model = perturbed_model(4, dtype=torch.float32)
+    trials = task.training_set(5)
+    codes = torch.as_tensor(trials.codes[:60])
+    y = torch.as_tensor(trials.targets[:60], dtype=torch.float32)
+    counts = []
+    for threshold in (0.0, 0.05, 0.2, paper.DECISION_THRESHOLD):
+        monkeypatch.setattr(paper, "DECISION_THRESHOLD", threshold)
+        _, z, _, correct = native.minibatch_gradients(model, codes, y, 0.0, 0.0, 1e-6, None, None, 5.0)
+        last = z[:, -1]
+        assert correct == int((((last > threshold) & (y > 0)) | ((last < -threshold) & (y < 0))).sum()), threshold
+        counts.append(correct)
+    assert len(set(counts)) > 1, counts  # the thresholds chosen do change the count

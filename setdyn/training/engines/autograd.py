@@ -34,7 +34,6 @@ class AutogradEngine(Engine):
     it retraces its history exactly."""
 
     name = "autograd"
-    summary = "PyTorch's autograd (any alpha)"
 
     def gradients(self, model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig,
                   generator: torch.Generator | None, noise: MinibatchNoise | None) -> Minibatch:

@@ -41,8 +41,6 @@ class Engine:
     #: evaluate epoch e on a second thread while epoch e + 1 trains (worth it when evaluation is
     #: one GIL-free compiled call per trial set)
     lagged_evaluation: bool = False
-    #: one line for help texts
-    summary: str = ""
 
     def covers(self, alpha: float) -> bool:
         """Whether this engine trains a network with this alpha = dt/tau."""

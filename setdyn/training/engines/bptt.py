@@ -167,7 +167,6 @@ class BpttEngine(Engine):
     name = "bptt"
     alpha_one_only = True
     fused_optimizer = True
-    summary = "the hand-written BPTT in Python (alpha = 1)"
 
     def noise_stream(self, cfg: TrainConfig, generator: torch.Generator, n_trials: int,
                      n_steps: int) -> NoiseStream:

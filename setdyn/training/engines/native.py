@@ -127,9 +127,9 @@ def minibatch_gradients(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor
     try:
         loss, correct, z, *grads = kernel.loss_and_grads(
             noise.states, noise.xi.contiguous(), codes, model.colors, model.B.detach(), model.b.detach(), J,
-            model.W.detach(),
-            model.b_out.detach(), model.x0.detach(), torch.as_tensor(targets, dtype=dtype).contiguous(),
-            float(activity_penalty), task.SCORE_STEPS, float(grad_clip or 0.0), float(paper.DECISION_THRESHOLD), GH)
+            model.W.detach(), model.b_out.detach(), model.x0.detach(),
+            torch.as_tensor(targets, dtype=dtype).contiguous(), float(activity_penalty), task.SCORE_STEPS,
+            float(grad_clip or 0.0), float(paper.DECISION_THRESHOLD), GH)
     except RuntimeError as err:  # the kernel's checks: say what is wrong in one line
         raise ValueError(f"native BPTT: {str(err).splitlines()[0]}") from None
     return float(loss), z, dict(zip(paper.PARAM_NAMES, grads)), int(correct)
@@ -179,7 +179,6 @@ class NativeEngine(Engine):
     alpha_one_only = True
     fused_optimizer = True
     lagged_evaluation = True
-    summary = "the hand-written BPTT compiled (alpha = 1; needs g++)"
 
     def unavailable_reason(self) -> str | None:
         return None if available() else unavailable_reason()
