@@ -1,7 +1,7 @@
 """Ensemble training speed: K networks trained together vs one alone (prints, asserts nothing).
 
-Trains one network with `setdyn.train.train` and K = 16 (BENCH_K) with
-`setdyn.batched.train_batched` for the same number of epochs (BENCH_EPOCHS,
+Trains one network with `setdyn.training.train` and K = 16 (BENCH_K) with
+`setdyn.training.train_batched` for the same number of epochs (BENCH_EPOCHS,
 default 10; early stopping off, evaluation every 5 epochs as in real runs),
 both on one thread, and prints ms per epoch and the ratio
 
@@ -28,8 +28,7 @@ import time
 
 import torch
 
-from setdyn.batched import train_batched
-from setdyn.train import TrainConfig, train
+from setdyn.training import TrainConfig, train, train_batched
 
 K = int(os.environ.get("BENCH_K", "16"))
 EPOCHS = int(os.environ.get("BENCH_EPOCHS", "10"))
@@ -68,9 +67,9 @@ if __name__ == "__main__":
     one_wall, one_cpu = timed(lambda: train(TrainConfig(seed=0, **NO_STOP), progress=False))
     cfgs = [TrainConfig(seed=s, **NO_STOP) for s in range(K)]
     ens_wall, ens_cpu = timed(lambda: train_batched(cfgs, progress=False))
-    print(f"one network (setdyn.train.train):     {one_wall / EPOCHS * 1e3:8.1f} ms/epoch wall, "
+    print(f"one network (setdyn.training.train):        {one_wall / EPOCHS * 1e3:8.1f} ms/epoch wall, "
           f"{one_cpu / EPOCHS * 1e3:8.1f} ms/epoch CPU")
-    print(f"K = {K} together (setdyn.batched):      {ens_wall / EPOCHS * 1e3:8.1f} ms/epoch wall, "
+    print(f"K = {K} together (setdyn.training.batched): {ens_wall / EPOCHS * 1e3:8.1f} ms/epoch wall, "
           f"{ens_cpu / EPOCHS * 1e3:8.1f} ms/epoch CPU")
     print(f"ratio K={K} together / one: {ens_wall / one_wall:.2f}x wall, {ens_cpu / one_cpu:.2f}x CPU "
           f"(target <= 4x); per network {ens_wall / one_wall / K:.3f}x the time of training it alone")

@@ -1,10 +1,10 @@
 """Training speed: prints figures, asserts nothing (run by `make bench`).
 
 1. ms per epoch (540 trials, 5 minibatches, forward + backward + AdamW) for
-   setdyn's engines (`setdyn.train.train_epoch`): `native` (the compiled
+   setdyn's engines (`setdyn.training.train_epoch`): `native` (the compiled
    hand-written BPTT, the default) as `train` runs it, with a second thread
    drawing the noise ahead from setdyn's fast generator
-   (`setdyn.train.noise_stream`); the same with PyTorch's noise drawn in line
+   (the engine's `noise_stream`); the same with PyTorch's noise drawn in line
    (everything on one core); `bptt` (the same algorithm in Python) with its
    noise thread; `autograd`; and a plain per-step autograd loop (dense
    inputs, drive[t] indexing).
@@ -16,13 +16,13 @@
    each variant, of which the last 3 are timed, then one limit sample; repeat),
    so a machine that speeds up or slows down during the run (this one is
    shared) affects all alike; medians are printed.
-3. A real run of 100 epochs with `setdyn.train.train` (the default engine;
+3. A real run of 100 epochs with `setdyn.training.train` (the default engine;
    its evaluation of the train, test and fresh-onset sets every 5 epochs
    included; the native engine runs it beside the next epoch): ms per epoch.
 4. Time to the paper's accuracy (noisy train >= 96%, noise-free test 100%):
    projected from the shipped sweep (median epochs of the networks at the
    paper's setting that reached it) x the real run's epoch time; and
-   measured, by training seeds for real with `setdyn.train.train` (set
+   measured, by training seeds for real with `setdyn.training.train` (set
    BENCH_SEEDS, default 0,1,2; BENCH_SEEDS= skips it): the wall-clock time
    at the first evaluation that meets the paper's accuracy, and at the stop
    rule (which also asks 99% on fresh onsets, held 4 evaluations).
@@ -35,9 +35,9 @@ import time
 
 import torch
 
-from setdyn import bptt, task
-from setdyn.train import (TrainConfig, build_model, epochs_to_accuracy, make_optimizer, noise_stream, train,
-                          train_epoch)
+from setdyn import task
+from setdyn.training import (ENGINES, TrainConfig, build_model, epochs_to_accuracy, make_optimizer, train,
+                             train_epoch)
 
 torch.set_num_threads(1)
 cfg = TrainConfig()
@@ -76,7 +76,7 @@ class Variant:
         self.model = build_model(cfg)
         self.opt = make_optimizer(self.model, cfg, engine if engine != "plain" else "autograd")
         self.g = torch.Generator().manual_seed(0)
-        self.stream = noise_stream(cfg, engine, self.g, len(ts), task.N_STEPS) if threaded else None
+        self.stream = ENGINES[engine].noise_stream(cfg, self.g, len(ts), task.N_STEPS) if threaded else None
         self.times: list[float] = []
 
     def epoch(self) -> float:
@@ -122,7 +122,7 @@ def chained_products_epoch() -> float:
 
 
 def run_per_epoch(epochs: int = 100) -> float:
-    """Seconds per epoch of a real `setdyn.train.train` run (default engine, stop rule off), its
+    """Seconds per epoch of a real `setdyn.training.train` run (default engine, stop rule off), its
     evaluations every 5 epochs included."""
     res = train(TrainConfig(seed=0, max_epochs=epochs, stop_train_acc_noisy=None, stop_test_acc_clean=None,
                             stop_fresh_acc_clean=None), progress=False)
@@ -163,7 +163,7 @@ def main() -> None:
     print(f"default epoch / FLOP limit: {ours / limit:.2f}x (target <= 2x); "
           f"one core: {ms[variants[1].name] / limit:.2f}x")
     per_epoch = run_per_epoch() * 1e3
-    print(f"a real training run (setdyn.train.train), evaluation every {cfg.eval_every} epochs included: "
+    print(f"a real training run (setdyn.training.train), evaluation every {cfg.eval_every} epochs included: "
           f"{per_epoch:.1f} ms per epoch")
 
     from setdyn.sweep import PAPER_CELL, load_shipped

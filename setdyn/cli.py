@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import torch
 
 from . import weights
-from .train import ENGINES, TrainConfig, evaluate_all, resolve_engine, train
+from .training import ENGINE_CHOICES, TrainConfig, evaluate_all, resolve_engine, train
 
 ACCEPT = {"train_acc_noisy": 0.96, "test_acc_clean": 1.0, "fresh_acc_clean": 0.99}
 SELECTION_RULE = ("the first seed counting from 0 whose trained network reaches noisy train accuracy >= 0.96, "
@@ -48,7 +48,7 @@ def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: s
 
 def _save(out: Path, result: dict[str, Any], selection: dict[str, Any] | None, name: str) -> Path:
     cfg = TrainConfig.from_dict(result["config"])
-    from .train import build_model
+    from .training import build_model
 
     model = build_model(cfg)
     model.load_state_dict(result["state_dict"])
@@ -158,7 +158,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--config", help="JSON with a 'config' object (e.g. setdyn/data/pretrained.json) to retrain from")
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=int, help="maximum epochs (default from the config: 2500)")
-    t.add_argument("--engine", choices=ENGINES,
+    t.add_argument("--engine", choices=ENGINE_CHOICES,
                    help="gradients: native (hand-written BPTT, compiled; alpha = 1; needs g++), bptt (the same "
                         "in Python), autograd (PyTorch, any alpha), or auto (native where it applies and "
                         "compiles, else bptt where it applies, else autograd); default auto, or with --config the "
@@ -172,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--start", type=int, default=0)
     s.add_argument("--max-seeds", type=int, default=40)
     s.add_argument("--jobs", type=int, default=2)
-    s.add_argument("--engine", choices=ENGINES, default="auto",
+    s.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                    help=f"gradients (see train --engine); the shipped model was searched with {LEGACY_ENGINE}")
     s.set_defaults(func=cmd_search_seed)
     a = sub.add_parser("analyze", help="measure the mechanism; prints one JSON object")

@@ -49,7 +49,7 @@ import torch
 
 from . import analysis, task
 from .model import CTRNN
-from .train import TrainConfig, evaluate_all
+from .training import TrainConfig, evaluate_all
 
 #: A network "learned the task" at this noise-free accuracy on 27 x 20 fresh onset draws.
 LEARNED_ACC = 0.95

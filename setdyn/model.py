@@ -13,13 +13,14 @@ has integrated u_t (that is tanh(x_{t+1})) and the output z computed from it.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-N_UNITS = 100
+from .paper import N_UNITS, decide
 
 
 def glorot_normal(shape: tuple[int, ...], gain: float, generator: torch.Generator) -> torch.Tensor:
@@ -165,12 +166,23 @@ class CTRNN(nn.Module):
 
 
 def accuracy(outputs: torch.Tensor | np.ndarray, targets: torch.Tensor | np.ndarray) -> float:
-    """Fraction correct at the final step: z > 0.5 means valid, z < -0.5 invalid, else wrong."""
+    """Fraction correct at the final step (`paper.decide`: z beyond +-DECISION_THRESHOLD on the target's side;
+    undecided counts wrong). outputs: (batch, T) or (batch,); targets: (batch,) of +-1."""
     z = torch.as_tensor(outputs)[..., -1]
     t = torch.as_tensor(targets, dtype=z.dtype)
-    decision = (z > 0.5).to(z.dtype) - (z < -0.5).to(z.dtype)  # +1, -1, or 0 (undecided)
-    hits = decision == t
+    hits = decide(z) == t  # decide: +1, -1, or 0 (undecided)
     return int(hits.sum()) / hits.numel()
+
+
+def float64_copy(model: CTRNN) -> CTRNN:
+    """A float64 copy of `model` in eval mode, for analysis; the caller's model is not changed
+    (also when it is float64 already: the copy is then exact)."""
+    with torch.no_grad():
+        m = copy.deepcopy(model)
+    m.to(torch.float64)
+    for p in m.parameters():
+        p.grad = None
+    return m.eval()
 
 
 def _as_codes(codes: torch.Tensor | np.ndarray) -> torch.Tensor:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .train import TrainConfig, epochs_to_accuracy
+from .training import TrainConfig, epochs_to_accuracy
 
 if TYPE_CHECKING:  # pandas is imported where used: `python -m setdyn` starts faster
     import pandas as pd
@@ -124,8 +124,7 @@ def train_group(cfg_dicts: Sequence[dict[str, Any]], out: str | None = None, slo
     import torch
 
     from . import weights
-    from .batched import train_batched
-    from .train import evaluate_all
+    from .training import evaluate_all, train_batched
 
     torch.set_num_threads(1)
     reuse_heap_memory()
@@ -762,7 +761,7 @@ def ship(out: str | Path, dest: str | Path = SHIPPED, per_label: int = 2) -> tup
     models = []
     if weights.PRETRAINED.is_file():
         from .mechanism import classify
-        from .train import TrainConfig
+        from .training import TrainConfig
 
         meta = weights.load_meta(weights.PRETRAINED)
         m = weights.load(weights.PRETRAINED)

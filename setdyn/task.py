@@ -15,20 +15,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-COLORS: tuple[str, ...] = ("green", "purple", "red")
-COLOR_LETTERS: tuple[str, ...] = ("G", "P", "R")
-#: Paper colours (hex) used in every figure.
-COLOR_HEX: dict[str, str] = {"green": "#5CD629", "purple": "#662BF0", "red": "#DA3A32"}
-
-DT_MS = 10.0  #: simulation step (ms)
-N_STEPS = 50  #: steps per trial (500 ms)
-PULSE_STEPS = 2  #: each colour is on for 20 ms
-ONSET_MIN = 3  #: earliest onset step (30 ms)
-ONSET_MAX = 40  #: latest onset step (400 ms); the last pulse ends by 420 ms
-MIN_ONSET_GAP = 5  #: consecutive onsets at least 50 ms apart (pulse + 30 ms gap)
-SCORE_STEPS = 5  #: the target is scored on the last 50 ms
-INPUT_DIM = 100  #: dimension of the colour encodings
-NO_INPUT = -1  #: stimulus code for "nothing shown"
+# The task's constants live in `setdyn.paper`; re-exported here so that `task.DT_MS` etc. keep working.
+from .paper import (COLOR_HEX, COLOR_LETTERS, COLORS, DT_MS, FRESH_DRAWS, INPUT_DIM, MIN_ONSET_GAP,  # noqa: F401
+                    N_STEPS, NO_INPUT, ONSET_MAX, ONSET_MIN, PULSE_STEPS, SCORE_STEPS)
 
 
 def color_index(color: str | int) -> int:
@@ -188,7 +177,7 @@ def test_set(onsets: Sequence[int] | None = None, seed: int | None = None) -> Tr
     return make_trials(combos, onsets=[ons] * len(combos))
 
 
-def fresh_set(seed: int, draws: int = 20) -> TrialSet:
+def fresh_set(seed: int, draws: int = FRESH_DRAWS) -> TrialSet:
     """All 27 combinations x `draws` fresh onset draws: the generalisation check."""
     combos = [c for c in all_combinations() for _ in range(draws)]
     return make_trials(combos, rng=np.random.default_rng(seed))

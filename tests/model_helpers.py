@@ -2,7 +2,7 @@
 has b = 0, which would hide errors in the bias gradients)."""
 import torch
 
-from setdyn.train import TrainConfig, build_model
+from setdyn.training import TrainConfig, build_model
 
 
 def perturbed_model(seed: int, dtype: torch.dtype = torch.float64):

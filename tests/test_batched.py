@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from setdyn.batched import _Recurrence, train_batched
-from setdyn.train import TrainConfig, train
+from setdyn.training import TrainConfig, train, train_batched
+from setdyn.training.stacked import StackedRecurrence
 
 NO_STOP = dict(stop_train_acc_noisy=None, stop_test_acc_clean=None, stop_fresh_acc_clean=None)
 
@@ -20,8 +20,8 @@ def test_hand_written_backward_matches_autograd(alphas):
     noise = torch.randn(K, B, T, N, dtype=torch.float64)
     args = [torch.randn(K, B, N), torch.randn(K, 4, N), torch.randn(K, N), torch.randn(K, N, N)]
     args = [x.double().requires_grad_(True) for x in args]
-    assert torch.autograd.gradcheck(lambda x0, tab, b, J: _Recurrence.apply(x0, tab, b, J, onehot, noise, a, unit, 3),
-                                    args)
+    assert torch.autograd.gradcheck(
+        lambda x0, tab, b, J: StackedRecurrence.apply(x0, tab, b, J, onehot, noise, a, unit, 3), args)
 
 
 def _train_alike(cfg):
@@ -39,7 +39,7 @@ def _assert_same_training(single, member, atol=1e-5):
 
 
 def test_members_train_like_train_with_mixed_alpha_and_noise():
-    """Each member equals `setdyn.train.train` with the bptt engine for its config (same init, data order
+    """Each member equals `setdyn.training.train` with the bptt engine for its config (same init, data order
     and noise draws; the native engine draws its noise with its own generator),
     up to float32 summation order."""
     cfgs = [TrainConfig(seed=3, max_epochs=3, eval_every=3, **NO_STOP),

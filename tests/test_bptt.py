@@ -4,8 +4,11 @@ import pytest
 import torch
 
 from model_helpers import perturbed_model
-from setdyn import bptt, task
-from setdyn.train import TrainConfig, build_model, loss_fn, resolve_engine, train, train_epoch
+from setdyn import task
+from setdyn.training import TrainConfig, build_model, make_optimizer, resolve_engine, train, train_epoch
+from setdyn.training.engines import bptt
+from setdyn.training.engines.autograd import loss_fn
+from setdyn.training.noise import NoiseStream, draw_noise
 
 SHORT = dict(max_epochs=3, eval_every=3, stop_train_acc_noisy=None, stop_test_acc_clean=None,
              stop_fresh_acc_clean=None)
@@ -57,12 +60,19 @@ def test_training_with_bptt_is_reproducible_and_tracks_autograd():
 
 
 def _inline_draws(seed: int, n_trials: int, batch: int, noise_std: float, x0_noise_std: float, epochs: int):
+    """The documented order, drawn with plain torch calls: per epoch a permutation, then per
+    minibatch eta (batch x T x N, std noise_std) and xi (batch x N, std x0_noise_std), as
+    `CTRNN.run` draws them (randn times std); a std of 0 draws nothing."""
     g = torch.Generator().manual_seed(seed)
     out = []
     for _ in range(epochs):
         out.append(torch.randperm(n_trials, generator=g))
-        for chunk in torch.arange(n_trials).split(batch):
-            out.append(bptt.draw_noise(len(chunk), task.N_STEPS, 7, noise_std, x0_noise_std, g))
+        for start in range(0, n_trials, batch):
+            size = min(batch, n_trials - start)
+            eta = torch.randn(size, task.N_STEPS, 7, generator=g) * noise_std if noise_std > 0 else \
+                torch.zeros(size, task.N_STEPS, 7)
+            xi = torch.randn(size, 7, generator=g) * x0_noise_std if x0_noise_std > 0 else torch.zeros(size, 7)
+            out.append((eta, xi))
     return out
 
 
@@ -71,32 +81,31 @@ def test_noise_stream_draws_what_inline_drawing_draws(noise):
     """The background thread draws the same numbers, in the same order, as drawing in line (last
     minibatch smaller than the rest); eta is stored time-major, as CTRNN.run draws it batch-major."""
     expected = _inline_draws(4, 10, 4, *noise, epochs=2)
-    with bptt.NoiseStream(torch.Generator().manual_seed(4), 10, 4, task.N_STEPS, 7, *noise) as stream:
+    sizes = []
+    with NoiseStream(torch.Generator().manual_seed(4), 10, 4, task.N_STEPS, 7, *noise) as stream:
         for want in expected:
             if isinstance(want, torch.Tensor):
                 assert torch.equal(stream.permutation(), want)
             else:
+                eta, xi = want
                 got = stream.minibatch()
-                assert got.states.shape == want.states.shape
-                assert torch.equal(got.states[1:], want.states[1:]) and torch.equal(got.xi, want.xi)
-    g = torch.Generator().manual_seed(1)
-    eta = torch.randn(3, task.N_STEPS, 7, generator=g) * 0.1
-    drawn = bptt.draw_noise(3, task.N_STEPS, 7, 0.1, 0.0, torch.Generator().manual_seed(1))
-    torch.testing.assert_close(drawn.states[1:], eta.transpose(0, 1))
-    assert not drawn.xi.any()
+                sizes.append(got.xi.shape[0])
+                assert got.states.shape == (task.N_STEPS + 1, len(xi), 7)
+                assert torch.equal(got.states[1:], eta.transpose(0, 1)) and torch.equal(got.xi, xi)
+    assert sizes == [4, 4, 2] * 2
 
 
 def test_noise_stream_refuses_misuse():
     with pytest.raises(ValueError, match="must be positive"):
-        bptt.NoiseStream(torch.Generator(), 10, 0, task.N_STEPS, 7, 0.1, 0.5)
-    stream = bptt.NoiseStream(torch.Generator(), 10, 4, task.N_STEPS, 7, 0.1, 0.5)
+        NoiseStream(torch.Generator(), 10, 0, task.N_STEPS, 7, 0.1, 0.5)
+    stream = NoiseStream(torch.Generator(), 10, 4, task.N_STEPS, 7, 0.1, 0.5)
     with pytest.raises(RuntimeError, match="asked for a minibatch, the next item is a permutation"):
         stream.minibatch()
     stream.close()
     with pytest.raises(RuntimeError, match="closed"):
         stream.permutation()
     model = build_model(TrainConfig())
-    wrong = bptt.draw_noise(3, task.N_STEPS, 100, 0.1, 0.5, None)
+    wrong = draw_noise(3, task.N_STEPS, 100, 0.1, 0.5, None)
     with pytest.raises(ValueError, match="noise for 2 trials of 50 steps"):
         bptt.loss_and_grads(model, torch.full((2, task.N_STEPS), task.NO_INPUT), torch.ones(2), 0.1, 0.5, 1e-6,
                             None, noise=wrong)
@@ -109,9 +118,9 @@ def test_training_gives_the_same_numbers_with_and_without_the_noise_thread():
     runs = []
     for threaded in (False, True):
         model = build_model(cfg)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay_per_step / cfg.lr)
+        opt = make_optimizer(model, cfg, "bptt")
         g = torch.Generator().manual_seed(7)
-        stream = bptt.NoiseStream(g, len(trials), cfg.batch_size, task.N_STEPS, cfg.n_units, cfg.noise_std,
+        stream = NoiseStream(g, len(trials), cfg.batch_size, task.N_STEPS, cfg.n_units, cfg.noise_std,
                                   cfg.x0_noise_std) if threaded else None
         losses = []
         for _ in range(2):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from setdyn import task
-from setdyn.model import CTRNN, accuracy
+from setdyn import paper, task
+from setdyn.model import CTRNN, accuracy, float64_copy
 
 
 def make(alpha=1.0, dtype=torch.float64, seed=1):
@@ -14,7 +14,7 @@ def make(alpha=1.0, dtype=torch.float64, seed=1):
 def test_shapes_and_trainables():
     m = make()
     names = {n for n, _ in m.named_parameters()}
-    assert names == {"x0", "J", "B", "b", "W", "b_out"}
+    assert names == set(paper.PARAM_NAMES)
     assert "colors" not in names  # the encodings are fixed
     run = m.run(task.training_set(0).codes[:7])
     assert run.rates.shape == (7, 50, 100) and run.outputs.shape == (7, 50)
@@ -107,3 +107,21 @@ def test_accuracy_thresholds():
     z = torch.tensor([[0.9], [0.4], [-0.6], [-0.2], [0.7]])
     t = torch.tensor([1.0, 1.0, -1.0, -1.0, -1.0])
     assert accuracy(z, t) == pytest.approx(2 / 5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_float64_copy_leaves_the_caller_s_model_alone(dtype):
+    m = make(dtype=dtype, seed=2)
+    m.train()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    c = float64_copy(m)
+    assert c is not m and not c.training and m.training
+    assert all(v.dtype == dtype for v in m.state_dict().values())  # the caller's model keeps its dtype
+    for k, v in c.state_dict().items():
+        assert v.dtype == torch.float64
+        assert torch.equal(v, before[k].double()), k  # float32 -> float64 is exact
+        assert torch.equal(m.state_dict()[k], before[k]), k
+    assert c.alpha == m.alpha
+    with torch.no_grad():
+        c.J.add_(1.0)  # the copy shares no memory with the original
+    assert torch.equal(m.J, before["J"])

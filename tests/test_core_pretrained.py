@@ -6,9 +6,9 @@ import sys
 import pytest
 import torch
 
-from setdyn import task, weights
+from setdyn import paper, task, weights
 from setdyn.analysis import limit_cycle
-from setdyn.train import TrainConfig, evaluate_all
+from setdyn.training import TrainConfig, evaluate_all
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +19,10 @@ def shipped():
 def test_shipped_accuracy(shipped):
     model, meta = shipped
     acc = evaluate_all(model, TrainConfig.from_dict(meta["config"]))
-    assert acc["train_acc_noisy"] >= 0.96
-    assert acc["test_acc_clean"] == 1.0
-    assert acc["fresh_acc_clean"] >= 0.99, "judged on 27 x 20 fresh onset draws (memorisation trap)"
+    assert acc["train_acc_noisy"] >= paper.ACCEPT["train_acc_noisy"]
+    assert acc["test_acc_clean"] >= paper.ACCEPT["test_acc_clean"]
+    assert acc["fresh_acc_clean"] >= paper.ACCEPT["fresh_acc_clean"], \
+        "judged on 27 x 20 fresh onset draws (memorisation trap)"
     # the JSON records exactly what the model does
     for k in ("train_acc_noisy", "train_acc_clean", "test_acc_clean", "fresh_acc_clean"):
         assert meta["accuracy"][k] == pytest.approx(acc[k], abs=1e-9)
@@ -54,7 +55,8 @@ def test_cli_evaluate_default_is_the_shipped_model():
     r = subprocess.run([sys.executable, "-m", "setdyn", "evaluate"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     acc = json.loads(r.stdout)
-    assert acc["train_acc_noisy"] >= 0.96 and acc["test_acc_clean"] == 1.0
+    assert acc["train_acc_noisy"] >= paper.ACCEPT["train_acc_noisy"]
+    assert acc["test_acc_clean"] >= paper.ACCEPT["test_acc_clean"]
 
 
 def test_retraining_from_the_recorded_config_retraces_the_shipped_history(tmp_path):

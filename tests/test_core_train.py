@@ -6,7 +6,8 @@ import sys
 import pytest
 import torch
 
-from setdyn.train import TrainConfig, train
+from setdyn import paper
+from setdyn.training import TrainConfig, build_model, make_optimizer, train
 
 SHORT = dict(max_epochs=6, eval_every=3, stop_train_acc_noisy=None, stop_test_acc_clean=None,
              stop_fresh_acc_clean=None)
@@ -30,14 +31,21 @@ def test_same_seed_same_history_other_seed_other_history():
         torch.testing.assert_close(v, b.model.state_dict()[k], rtol=0, atol=0)
 
 
-def test_weight_decay_matches_reference():
-    """With zero gradients the reference update is x -= 1e-4 * x per step."""
+@pytest.mark.parametrize("engine", ["autograd", "bptt"], ids=["per-tensor AdamW", "fused AdamW"])
+def test_the_optimiser_decays_weights_as_the_reference(engine):
+    """The project's optimiser (`make_optimizer`), given zero gradients, takes the reference's update
+    x -= 1e-4 * x per step, for every parameter, with the per-tensor and the fused AdamW."""
     cfg = TrainConfig()
-    p = torch.nn.Parameter(torch.ones(3))
-    opt = torch.optim.AdamW([p], lr=cfg.lr, weight_decay=cfg.weight_decay_per_step / cfg.lr)
-    p.grad = torch.zeros(3)
-    opt.step()
-    torch.testing.assert_close(p.detach(), torch.full((3,), 1 - 1e-4))
+    model = build_model(cfg)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    opt = make_optimizer(model, cfg, engine)
+    for _ in range(3):
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        opt.step()
+    assert opt.param_groups[0]["fused"] == (engine == "bptt" or None)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.detach(), before[name] * (1 - 1e-4) ** 3, rtol=1e-6, atol=0, msg=name)
 
 
 def test_config_round_trip_and_unknown_key():
@@ -75,7 +83,7 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
 
 
 def test_epochs_to_accuracy_is_the_first_evaluation_meeting_both_levels():
-    from setdyn.train import epochs_to_accuracy
+    from setdyn.training import epochs_to_accuracy
 
     history = {"train_acc_noisy": [0.5, 0.95, 0.97, 0.97, 0.99, 0.99],
                "eval_epoch": [2, 4, 6], "test_acc_clean": [1.0, 0.96, 1.0]}
@@ -83,3 +91,60 @@ def test_epochs_to_accuracy_is_the_first_evaluation_meeting_both_levels():
     assert epochs_to_accuracy(history, train_acc_noisy=0.9, test_acc_clean=0.9) == 2
     assert epochs_to_accuracy(history, train_acc_noisy=1.0) is None
     assert epochs_to_accuracy({}) is None
+
+
+def test_config_defaults_are_the_paper_s():
+    cfg = TrainConfig()
+    assert (cfg.stop_train_acc_noisy, cfg.stop_test_acc_clean, cfg.stop_fresh_acc_clean) == (
+        paper.ACCEPT["train_acc_noisy"], paper.ACCEPT["test_acc_clean"], paper.ACCEPT["fresh_acc_clean"])
+    assert (cfg.test_onset_seed, cfg.fresh_onset_seed, cfg.fresh_draws) == (
+        paper.TEST_ONSET_SEED, paper.FRESH_ONSET_SEED, paper.FRESH_DRAWS)
+    assert cfg.n_units == paper.N_UNITS
+
+
+@pytest.mark.parametrize("field,value,accepted", [
+    ("seed", -1, r"seed must be a whole number in \[0, "),
+    ("seed", 2 ** 63, r"seed must be a whole number in \[0, "),
+    ("seed", 1.0, r"seed must be a whole number .*got 1.0 \(float\)"),
+    ("seed", True, r"seed must be a whole number .*got True \(bool\)"),
+    ("seed", "7", r"seed must be a whole number .*got '7' \(str\)"),
+    ("eval_noise_seed", -3, r"eval_noise_seed must be a whole number in \[0, "),
+    ("n_units", 10.5, r"n_units must be a whole number >= 1"),
+    ("n_units", "abc", r"n_units must be a whole number >= 1"),
+    ("batch_size", 0, r"batch_size must be a whole number >= 1, got 0"),
+    ("max_epochs", 1e23, r"max_epochs must be a whole number >= 1"),
+    ("lr", float("nan"), r"lr must be a finite number > 0, got nan"),
+    ("lr", 0.0, r"lr must be a finite number > 0"),
+    ("lr", float("inf"), r"lr must be a finite number > 0"),
+    ("grad_clip", -5.0, r"grad_clip must be a finite number > 0"),
+    ("alpha", 0.0, r"alpha must be a number in \(0, 1\]"),
+    ("alpha", -0.5, r"alpha must be a number in \(0, 1\]"),
+    ("alpha", 1.5, r"alpha must be a number in \(0, 1\]"),
+    ("alpha", None, r"alpha must be a number in \(0, 1\]"),
+    ("noise_std", -1.0, r"noise_std must be a finite number >= 0"),
+    ("x0_noise_std", float("nan"), r"x0_noise_std must be a finite number >= 0"),
+    ("activity_penalty", float("-inf"), r"activity_penalty must be a finite number >= 0"),
+    ("weight_decay_per_step", 1.0, r"weight_decay_per_step must be a number in \[0, 1\)"),
+    ("betas", [0.9], r"betas must be two numbers in \[0, 1\)"),
+    ("betas", "ab", r"betas must be two numbers in \[0, 1\)"),
+    ("betas", (0.9, 1.0), r"betas\[1\] must be a number in \[0, 1\)"),
+    ("stop_test_acc_clean", 1.5, r"stop_test_acc_clean must be an accuracy in \[0, 1\], or None"),
+    ("stop_patience", 0, r"stop_patience must be a whole number >= 1"),
+])
+def test_config_refuses_bad_values_naming_the_field(field, value, accepted):
+    with pytest.raises(ValueError, match=accepted):
+        TrainConfig(**{field: value})
+    with pytest.raises(ValueError, match=accepted):  # the same through a JSON-like dict
+        TrainConfig.from_dict({field: value})
+
+
+def test_config_accepts_numpy_numbers_as_python_ones_and_refuses_a_non_dict():
+    import numpy as np
+
+    cfg = TrainConfig(seed=np.int64(3), alpha=np.float64(0.5), betas=[0.8, 0.9], max_epochs=np.int32(4))
+    assert (cfg.seed, cfg.alpha, cfg.betas, cfg.max_epochs) == (3, 0.5, (0.8, 0.9), 4)
+    assert type(cfg.seed) is int and type(cfg.alpha) is float and type(cfg.max_epochs) is int
+    json.dumps(cfg.to_dict())  # plain JSON types
+    for bad in ([1, 2], "seed", None):
+        with pytest.raises(ValueError, match="a training config must be a mapping"):
+            TrainConfig.from_dict(bad)

@@ -6,7 +6,7 @@ import torch
 from setdyn import weights
 from setdyn.mechanism import classify, find_fixed_points, state_clusters
 from setdyn.model import CTRNN
-from setdyn.train import TrainConfig, build_model
+from setdyn.training import TrainConfig, build_model
 
 
 def bistable_units(n: int = 3, gain: float = 2.0) -> CTRNN:

@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from model_helpers import perturbed_model
-from setdyn import bptt, native, task
-from setdyn.train import TrainConfig, build_model, resolve_engine, train
+from setdyn import task
+from setdyn.training import ENGINES, TrainConfig, build_model, make_optimizer, resolve_engine, train, train_epoch
+from setdyn.training.engines import bptt, native
+from setdyn.training.loop import fused_adamw_step
+from setdyn.training.noise import NoiseStream, draw_noise
 
 SHORT = dict(max_epochs=3, eval_every=3, stop_train_acc_noisy=None, stop_test_acc_clean=None,
              stop_fresh_acc_clean=None)
@@ -36,8 +39,6 @@ def test_native_equals_python_bptt(noise):
 def test_native_training_is_reproducible_and_tracks_python_bptt():
     """Given the same noise, native and Python BPTT take the same steps (up to float32 rounding); a
     native training run (its own noise generator) repeats exactly."""
-    from setdyn.train import make_optimizer, train_epoch
-
     cfg = TrainConfig(seed=6, **SHORT)
     trials = task.training_set(cfg.seed)
     codes, y = torch.as_tensor(trials.codes), torch.as_tensor(trials.targets, dtype=torch.float32)
@@ -46,7 +47,7 @@ def test_native_training_is_reproducible_and_tracks_python_bptt():
         model = build_model(cfg)
         opt = make_optimizer(model, cfg, engine)
         g = torch.Generator().manual_seed(1)
-        with bptt.NoiseStream(g, len(trials), cfg.batch_size, task.N_STEPS, cfg.n_units, cfg.noise_std,
+        with NoiseStream(g, len(trials), cfg.batch_size, task.N_STEPS, cfg.n_units, cfg.noise_std,
                               cfg.x0_noise_std) as stream:
             losses = [train_epoch(model, opt, codes, y, stream.permutation(), cfg, g, engine, stream)[0]
                       for _ in range(3)]
@@ -83,7 +84,7 @@ def test_native_noise_is_normal_reproducible_and_streams_are_independent():
         calls.append((size, index))
         return native.draw_noise(size, task.N_STEPS, 100, 0.1, 0.5, seed=3, index=index)
 
-    with bptt.NoiseStream(torch.Generator().manual_seed(0), 10, 4, task.N_STEPS, 100, 0.1, 0.5, draw=draw) as s:
+    with NoiseStream(torch.Generator().manual_seed(0), 10, 4, task.N_STEPS, 100, 0.1, 0.5, draw=draw) as s:
         s.permutation()
         got = [s.minibatch() for _ in range(3)]
         s.permutation()
@@ -97,7 +98,7 @@ def test_native_refuses_bad_input():
         native.loss_and_grads(build_model(TrainConfig(alpha=0.5)), torch.full((2, task.N_STEPS), -1),
                               torch.ones(2), 0.1, 0.5, 1e-6, None)
     model = build_model(TrainConfig())
-    wrong = bptt.draw_noise(3, task.N_STEPS, 100, 0.1, 0.5, None)
+    wrong = draw_noise(3, task.N_STEPS, 100, 0.1, 0.5, None)
     with pytest.raises(ValueError, match="noise for 2 trials of 50 steps"):
         native.loss_and_grads(model, torch.full((2, task.N_STEPS), -1), torch.ones(2), 0.1, 0.5, 1e-6, None,
                               noise=wrong)
@@ -116,8 +117,6 @@ def test_without_a_compiler_auto_falls_back_to_bptt_and_native_is_refused(monkey
 
 def test_fast_fused_adamw_step_equals_the_optimiser_step():
     """The shortcut past AdamW's Python bookkeeping updates weights and state exactly as opt.step()."""
-    from setdyn.train import fused_adamw_step, make_optimizer
-
     cfg = TrainConfig()
     models = [build_model(cfg) for _ in range(2)]
     opts = [make_optimizer(m, cfg, "native") for m in models]
@@ -152,16 +151,33 @@ def test_native_final_outputs_equal_the_model_s():
 def test_evaluating_beside_the_next_epoch_changes_nothing(monkeypatch, stops):
     """The native engine evaluates epoch e while training e + 1 and, if that evaluation stops the run,
     undoes e + 1: history and weights equal those of evaluating in line."""
-    import setdyn.train as tr
-
     rule = dict(stop_train_acc_noisy=0.0, stop_test_acc_clean=0.0, stop_fresh_acc_clean=0.0) if stops else \
         dict(stop_train_acc_noisy=None, stop_test_acc_clean=None, stop_fresh_acc_clean=None)
     cfg = TrainConfig(seed=1, max_epochs=9, eval_every=2, stop_patience=2, **rule)
     lagged = train(cfg, progress=False, engine="native")
-    monkeypatch.setattr(tr, "LAGGED_EVALUATION", ())
+    monkeypatch.setattr(ENGINES["native"], "lagged_evaluation", False)
     inline = train(cfg, progress=False, engine="native")
     assert lagged.stopped_early == inline.stopped_early == stops
     assert len(inline.history["train_loss"]) == (4 if stops else 9)
     assert lagged.history == inline.history
     for k, v in inline.model.state_dict().items():
         assert torch.equal(v, lagged.model.state_dict()[k]), k
+
+
+def test_native_counts_correct_trials_with_the_paper_s_threshold(monkeypatch):
+    """The kernel takes the decision threshold from `paper.DECISION_THRESHOLD` (an argument, not a
+    number of its own): its count of correct trials follows the threshold the caller passes."""
+    from setdyn import paper
+
+    model = perturbed_model(4, dtype=torch.float32)
+    trials = task.training_set(5)
+    codes = torch.as_tensor(trials.codes[:60])
+    y = torch.as_tensor(trials.targets[:60], dtype=torch.float32)
+    counts = []
+    for threshold in (0.0, 0.05, 0.2, paper.DECISION_THRESHOLD):
+        monkeypatch.setattr(paper, "DECISION_THRESHOLD", threshold)
+        _, z, _, correct = native.minibatch_gradients(model, codes, y, 0.0, 0.0, 1e-6, None, None, 5.0)
+        last = z[:, -1]
+        assert correct == int((((last > threshold) & (y > 0)) | ((last < -threshold) & (y < 0))).sum()), threshold
+        counts.append(correct)
+    assert len(set(counts)) > 1, counts  # the thresholds chosen do change the count

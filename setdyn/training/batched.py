@@ -1,14 +1,18 @@
 """Train many networks at once in one process: an ensemble with stacked weights.
 
-Every member is the network `setdyn.train.train(cfg, engine="bptt")` (or
+Every member is the network `setdyn.training.train(cfg, engine="bptt")` (or
 "autograd") would train for its own config: the same initial weights (those of `build_model(cfg)`, stacked), the
 same training set (`task.training_set(cfg.seed)`), the same minibatch order
 and -- with ``exact_noise=True``, the default -- the very same noise draws
 (each member owns a `torch.Generator` seeded ``cfg.seed + 1`` and draws its
 permutation, recurrent noise and initial-state noise in the order `train`
 does). The same AdamW update (lr, decoupled decay ``weight_decay_per_step``
-per update, betas, eps 1e-8), element-wise gradient clipping, loss, periodic
-noise-free evaluation and early-stopping rule are applied per member.
+per update, betas, eps 1e-8), element-wise gradient clipping and loss are
+applied per member, and each member keeps a `loop.RunLog`: the history,
+evaluation schedule and early-stopping rule of `train` itself. Only the
+epoch's arithmetic (all members at once) and the noise-free evaluation
+(batched over members, on the sets of `evaluation.evaluation_set`) are this
+module's own.
 
 What differs is only floating-point summation order: a batched matmul
 (`torch.bmm`) adds in another order than `torch.addmm`, so members agree with
@@ -32,8 +36,6 @@ batch stays full.
 """
 from __future__ import annotations
 
-import dataclasses
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -41,114 +43,29 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import task
-from .model import CTRNN
-from .train import TrainConfig, TrainResult, build_model
+from .. import paper, task
+from ..model import CTRNN
+from ..paper import PARAM_NAMES
+from .config import TrainConfig, build_model
+from .evaluation import evaluation_set
+from .loop import RunLog, TrainResult, torch_threads
+from .stacked import StackedRecurrence, stacked_rollout
 
-PARAM_NAMES: tuple[str, ...] = ("B", "J", "W", "x0", "b", "b_out")
 EPS = 1e-8  #: AdamW epsilon, PyTorch's default (as in `train`)
-
-
-class _Recurrence(torch.autograd.Function):
-    """K stacked CT-RNNs over T steps, with a hand-written backward pass through time.
-
-    Inputs: x0 (K x B x N) initial states, table (K x 4 x N) the projected
-    inputs B u for (green, purple, red, nothing), b (K x N) the bias, J
-    (K x N x N), onehot (T x K x B x 4) the stimulus, noise (K x B x T x N,
-    already scaled; or None), a (K x 1 x 1) = dt / tau, `unit` (all a == 1),
-    `keep` (how many final steps of rates to return).
-
-    The dynamics are x_{t+1} = (1 - a) x_t + a (J tanh(x_t) + B u_t + b + eta_t),
-    with rates R_t = tanh(x_{t+1}) for t = 0..T-1 (as `CTRNN.run`).
-
-    Returns the last `keep` rates (keep x K x B x N) and the mean squared rate
-    of each member over all steps, trials and units (K,), the activity
-    penalty's term. Only these two are returned so that autograd never
-    materialises full-size gradient tensors; the backward pass accumulates the
-    gradients of J, the input table, b and x0 step by step.
-    """
-
-    @staticmethod
-    def forward(ctx, x0, table, b, J, onehot, noise, a, unit, keep):  # type: ignore[override]
-        sq = torch.zeros(x0.shape[0], dtype=x0.dtype)
-        R = _rollout(x0, table, b, J, onehot, noise, a, unit, sq)
-        ctx.save_for_backward(torch.tanh(x0), R, J, onehot, a)
-        ctx.unit, ctx.keep = unit, keep
-        return R[R.shape[0] - keep:].clone(), sq / (R.shape[0] * R.shape[2] * R.shape[3])
-
-    @staticmethod
-    def backward(ctx, g_last, g_msq):  # type: ignore[override]
-        r0, R, J, onehot, a = ctx.saved_tensors
-        unit, keep = ctx.unit, ctx.keep
-        T, K, nb, N = R.shape
-        coef = (2.0 / (T * nb * N)) * g_msq.reshape(K, 1, 1)  # d mean(R^2) / dR = 2 R / size
-        one = torch.ones(1, dtype=R.dtype)
-        gJ = torch.zeros_like(J)
-        gtable = torch.zeros(K, 4, N, dtype=R.dtype)  # of the table with b folded in
-        carry: torch.Tensor | None = None
-        s = torch.addcmul(one, R[T - 1], R[T - 1], value=-1)  # tanh' = 1 - r^2 at x_T
-        for t in range(T - 1, -1, -1):
-            r = R[t]
-            G = torch.mul(r, s)
-            G = torch.addcmul(carry, G, coef) if carry is not None else G.mul_(coef)
-            if t >= T - keep:
-                G.addcmul_(g_last[t - (T - keep)], s)
-            gh = G if unit else a * G  # dL/dh_t, h_t = J r_{t-1} + B u_t + b + eta_t
-            rprev = R[t - 1] if t > 0 else r0
-            gJ.baddbmm_(gh.transpose(1, 2), rprev)
-            gtable.baddbmm_(onehot[t].transpose(1, 2), gh)
-            s = torch.addcmul(one, rprev, rprev, value=-1)
-            carry = torch.bmm(gh, J).mul_(s)
-            if not unit:
-                carry.add_((1 - a) * G)
-        # every (trial, step) uses exactly one table row, so the bias gradient is the row sum
-        return carry, gtable, gtable.sum(1), gJ, None, None, None, None, None
-
-
-def _rollout(x0: torch.Tensor, table: torch.Tensor, b: torch.Tensor, J: torch.Tensor, onehot: torch.Tensor,
-             noise: torch.Tensor | None, a: torch.Tensor, unit: bool,
-             sq: torch.Tensor | None = None) -> torch.Tensor:
-    """Rates R (T x K x B x N) of the stacked networks (see `_Recurrence`); no autograd.
-
-    Per step: h = (eta_t + J r) + (B u_t + b), two batched matmuls and a tanh
-    written straight into R (the one-hot matmul picks table rows exactly).
-    `sq` (K,), if given, accumulates each member's sum of squared rates (done
-    per step while the rates are in cache: 5x cheaper than afterwards).
-    """
-    T = onehot.shape[0]
-    K, nb, N = x0.shape
-    Jt = J.transpose(1, 2).contiguous()  # bmm is ~1.5x faster on a contiguous right operand
-    tb = table + b[:, None, :]
-    R = torch.empty(T, K, nb, N, dtype=x0.dtype)
-    x = x0
-    r = torch.tanh(x0)
-    one_minus_a = 1 - a
-    for t in range(T):
-        h = torch.bmm(r, Jt) if noise is None else torch.baddbmm(noise[:, :, t], r, Jt)
-        h.baddbmm_(onehot[t], tb)
-        if not unit:
-            x = torch.addcmul(a * h, one_minus_a, x)
-            h = x
-        r = torch.tanh(h, out=R[t])
-        if sq is not None:
-            flat = r.reshape(K, 1, -1)
-            sq += torch.bmm(flat, flat.transpose(1, 2)).reshape(K)
-    return R
+#: TrainResult.engine of the networks trained here
+ENGINE_NAME = "batched"
 
 
 @dataclass
 class _Member:
-    """Book-keeping of one ensemble member (one config)."""
+    """One ensemble member (one config): its data, its generator and its `RunLog`."""
 
     index: int  #: position in the list of configs
     cfg: TrainConfig
     gen: torch.Generator
     codes: torch.Tensor  #: training set stimulus codes (n x T)
     targets: torch.Tensor  #: training targets (n,)
-    history: dict[str, list[float]]
-    epoch: int = 0
-    streak: int = 0
-    t0: float = 0.0
+    log: RunLog  #: history, evaluation schedule and stopping rule, as in `train`
 
 
 class BatchedTrainer:
@@ -222,7 +139,7 @@ class BatchedTrainer:
         self.penalty = col([c.activity_penalty for c in cfgs], 0)
         self.lr = torch.tensor([c.lr for c in cfgs], dtype=torch.float64)
         # PyTorch's AdamW decays by lr * weight_decay with weight_decay = per_step / lr (as `train` does)
-        self.decay = [1 - c.lr * (c.weight_decay_per_step / c.lr) for c in cfgs]
+        self.decay = [1 - c.lr * c.adamw_weight_decay for c in cfgs]
         self.clip = [c.grad_clip for c in cfgs]
 
     # ---- forward ----------------------------------------------------------------------------------------
@@ -238,10 +155,10 @@ class BatchedTrainer:
         x = p["x0"][:, None, :].expand(K, nb, -1)
         x = x + x0_noise if x0_noise is not None else x.contiguous()
         if grad:
-            return _Recurrence.apply(x, table, p["b"], p["J"], onehot, noise, self.alpha, self.unit, keep)
+            return StackedRecurrence.apply(x, table, p["b"], p["J"], onehot, noise, self.alpha, self.unit, keep)
         with torch.no_grad():
             sq = torch.zeros(K, dtype=x.dtype)
-            R = _rollout(x, table, p["b"], p["J"], onehot, noise, self.alpha, self.unit, sq)
+            R = stacked_rollout(x, table, p["b"], p["J"], onehot, noise, self.alpha, self.unit, sq)
         return R[T - keep:], sq / (T * nb * R.shape[3])
 
     def input_table(self) -> torch.Tensor:
@@ -322,20 +239,20 @@ class _Sub(BatchedTrainer):
 
 
 def _accuracy(z_last: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
-    """Per-member accuracy from final outputs z (K x B) against targets (K x B), as `model.accuracy`."""
-    decision = torch.where(z_last > 0.5, 1.0, torch.where(z_last < -0.5, -1.0, 0.0)).to(z_last.dtype)
-    return (decision == targets).to(torch.float64).mean(1).numpy()
+    """Per-member accuracy from final outputs z (K x B) against targets (K x B): the fraction of
+    trials where `paper.decide(z)` equals the target, as `model.accuracy`."""
+    return (paper.decide(z_last) == targets).to(torch.float64).mean(1).numpy()
 
 
 def _check_compatible(configs: Sequence[TrainConfig]) -> None:
     c0 = configs[0]
     for c in configs:
+        if not isinstance(c, TrainConfig):
+            raise ValueError(f"train_batched takes TrainConfig objects, got {type(c).__name__}")
         for name in ("n_units", "batch_size", "betas"):
             if getattr(c, name) != getattr(c0, name):
                 raise ValueError(f"ensemble members must share {name}: {getattr(c0, name)} vs {getattr(c, name)} "
                                  f"(seed {c.seed})")
-        if not 0.0 < c.alpha <= 1.0:
-            raise ValueError(f"alpha = dt/tau must be in (0, 1], got {c.alpha} (seed {c.seed})")
 
 
 def train_batched(configs: Sequence[TrainConfig], slots: int | None = None, progress: bool = True,
@@ -364,21 +281,18 @@ def train_batched(configs: Sequence[TrainConfig], slots: int | None = None, prog
             the last fresh_acc_clean (NaN before the first evaluation).
 
     Returns:
-        A `TrainResult` per config. ``seconds`` is the wall time from the member's
-        start to its finish (shared with the other members, so not additive).
+        A `TrainResult` per config (engine "batched"). ``seconds`` is the wall time from the
+        member's start to its finish (shared with the other members, so not additive).
     """
     configs = list(configs)
     if not configs:
         return []
     _check_compatible(configs)
-    old_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    if slots is not None and (isinstance(slots, bool) or not isinstance(slots, int) or slots < 1):
+        raise ValueError(f"slots must be a whole number >= 1 (or None: all configs at once), got {slots!r}")
+    with torch_threads(threads):
         return _train_batched(configs, slots or len(configs), progress, exact_noise, on_result, eval_train_clean,
                               on_epoch)
-    finally:
-        torch.set_num_threads(old_threads)
 
 
 def _train_batched(configs: list[TrainConfig], slots: int, progress: bool, exact_noise: bool,
@@ -388,27 +302,17 @@ def _train_batched(configs: list[TrainConfig], slots: int, progress: bool, exact
     results: list[TrainResult | None] = [None] * len(configs)
     queue = list(range(len(configs)))
     tr = BatchedTrainer()
-    eval_cache: dict[tuple, task.TrialSet] = {}
-    shared_gen = torch.Generator().manual_seed(int(configs[0].seed) * 7919 + 1)
-
-    def trial_set(kind: str, seed: int, draws: int = 0) -> task.TrialSet:
-        key = (kind, seed, draws)
-        if key not in eval_cache:
-            eval_cache[key] = {"train": lambda: task.training_set(seed), "test": lambda: task.test_set(seed=seed),
-                               "fresh": lambda: task.fresh_set(seed, draws)}[kind]()
-        return eval_cache[key]
+    sets: dict[tuple, task.TrialSet] = {}  # the members' trial sets, each made once
+    shared_gen = torch.Generator().manual_seed((configs[0].seed * 7919 + 1) % 2 ** 64)
 
     def admit() -> None:
         new = []
         while queue and len(tr.members) + len(new) < slots:
             i = queue.pop(0)
             cfg = configs[i]
-            ts = trial_set("train", cfg.seed)
-            hist: dict[str, list[float]] = {k: [] for k in ("train_loss", "train_acc_noisy", "eval_epoch",
-                                                            "train_acc_clean", "test_acc_clean", "test_loss_clean",
-                                                            "fresh_acc_clean")}
+            ts = evaluation_set("train", cfg, sets)
             new.append(_Member(i, cfg, torch.Generator().manual_seed(cfg.seed + 1), torch.as_tensor(ts.codes),
-                               torch.as_tensor(ts.targets, dtype=tr.dtype), hist, t0=time.perf_counter()))
+                               torch.as_tensor(ts.targets, dtype=tr.dtype), RunLog(cfg)))
         tr.add(new)
 
     admit()
@@ -417,66 +321,37 @@ def _train_batched(configs: list[TrainConfig], slots: int, progress: bool, exact
                smoothing=0.05)
     n_done = 0
     while tr.members:
-        K = len(tr.members)
+        losses, correct = _epoch(tr, exact_noise, shared_gen)
         n = len(tr.members[0].codes)
-        bs = tr.members[0].cfg.batch_size
-        if exact_noise:
-            perms = [torch.randperm(len(m.codes), generator=m.gen) for m in tr.members]
-        else:
-            perms = [torch.randperm(len(m.codes), generator=shared_gen) for m in tr.members]
-        losses = np.zeros((K, 0))
-        correct = np.zeros(K)
-        for start in range(0, n, bs):
-            idxs = [p[start:start + bs] for p in perms]
-            nb = len(idxs[0])
-            codes = torch.stack([m.codes[i] for m, i in zip(tr.members, idxs)])
-            targets = torch.stack([m.targets[i] for m, i in zip(tr.members, idxs)])
-            noise, x0n = _draw_noise(tr, nb, codes.shape[2], exact_noise, shared_gen)
-            loss, acc = tr.update(codes, targets, noise, x0n)
-            losses = np.concatenate([losses, loss[:, None]], 1)
-            correct += acc * nb
-        finished: list[int] = []
-        to_eval: list[int] = []
-        for pos, m in enumerate(tr.members):
-            m.epoch += 1
-            m.history["train_loss"].append(float(losses[pos].mean()))
-            m.history["train_acc_noisy"].append(float(correct[pos] / n))
-            if m.epoch % m.cfg.eval_every == 0 or m.epoch == m.cfg.max_epochs:
-                to_eval.append(pos)
-        bar.update(K)
+        to_eval = [pos for pos, m in enumerate(tr.members)
+                   if m.log.end_epoch(float(losses[pos].mean()), float(correct[pos] / n))]
+        bar.update(len(tr.members))
         if to_eval:
-            evals = {}
-            for kind in ("train", "test", "fresh") if eval_train_clean else ("test", "fresh"):
-                sets = [trial_set(kind, *_set_args(kind, tr.members[p].cfg)) for p in to_eval]
-                evals[kind] = tr.evaluate(to_eval, sets)
+            kinds = ("train", "test", "fresh") if eval_train_clean else ("test", "fresh")
+            evals = {kind: tr.evaluate(to_eval, [evaluation_set(kind, tr.members[p].cfg, sets) for p in to_eval])
+                     for kind in kinds}
             if not eval_train_clean:
                 evals["train"] = (np.full(len(to_eval), np.nan), np.full(len(to_eval), np.nan))
             for j, pos in enumerate(to_eval):
-                m = tr.members[pos]
-                rec = {"eval_epoch": m.epoch, "train_acc_clean": float(evals["train"][0][j]),
-                       "test_acc_clean": float(evals["test"][0][j]), "test_loss_clean": float(evals["test"][1][j]),
-                       "fresh_acc_clean": float(evals["fresh"][0][j]),
-                       "train_acc_noisy": m.history["train_acc_noisy"][-1]}
-                for k in ("eval_epoch", "train_acc_clean", "test_acc_clean", "test_loss_clean", "fresh_acc_clean"):
-                    m.history[k].append(rec[k])
-                m.streak = m.streak + 1 if _targets_met(rec, m.cfg) else 0
-                if m.streak >= m.cfg.stop_patience:
-                    finished.append(pos)
-        for pos, m in enumerate(tr.members):
-            if m.epoch >= m.cfg.max_epochs and pos not in finished:
-                finished.append(pos)
+                log = tr.members[pos].log
+                log.judge(log.epoch, {"train_acc_clean": float(evals["train"][0][j]),
+                                      "test_acc_clean": float(evals["test"][0][j]),
+                                      "test_loss_clean": float(evals["test"][1][j]),
+                                      "fresh_acc_clean": float(evals["fresh"][0][j])})
         if on_epoch is not None:
-            on_epoch([{"index": m.index, "epoch": m.epoch, "train_loss": m.history["train_loss"][-1],
-                       "train_acc_noisy": m.history["train_acc_noisy"][-1],
-                       "fresh_acc_clean": m.history["fresh_acc_clean"][-1] if m.history["fresh_acc_clean"]
+            on_epoch([{"index": m.index, "epoch": m.log.epoch, "train_loss": m.log.history["train_loss"][-1],
+                       "train_acc_noisy": m.log.history["train_acc_noisy"][-1],
+                       "fresh_acc_clean": m.log.history["fresh_acc_clean"][-1] if m.log.history["fresh_acc_clean"]
                        else float("nan")} for m in tr.members])
+        # members that stopped early first, then those at their last epoch (the order results are reported in)
+        finished = ([p for p, m in enumerate(tr.members) if m.log.stopped]
+                    + [p for p, m in enumerate(tr.members) if m.log.finished and not m.log.stopped])
         if finished:
             for pos in finished:
                 m = tr.members[pos]
-                stopped = m.streak >= m.cfg.stop_patience
-                res = TrainResult(tr.model(pos), m.cfg, m.history, stopped, time.perf_counter() - m.t0)
+                res = m.log.result(tr.model(pos), ENGINE_NAME)
                 results[m.index] = res
-                bar.update(m.cfg.max_epochs - m.epoch)  # skipped epochs count as done
+                bar.update(m.cfg.max_epochs - m.log.epoch)  # skipped epochs count as done
                 if on_result is not None:
                     on_result(m.index, res)
             n_done += len(finished)
@@ -487,12 +362,25 @@ def _train_batched(configs: list[TrainConfig], slots: int, progress: bool, exact
     return [r for r in results if r is not None]
 
 
-def _set_args(kind: str, cfg: TrainConfig) -> tuple:
-    if kind == "train":
-        return (cfg.seed,)
-    if kind == "test":
-        return (cfg.test_onset_seed,)
-    return (cfg.fresh_onset_seed, cfg.fresh_draws)
+def _epoch(tr: BatchedTrainer, exact_noise: bool, shared_gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of every active member: (K x n_minibatches) losses and (K,) numbers of trials whose
+    noisy output was right at the last step."""
+    K = len(tr.members)
+    n = len(tr.members[0].codes)
+    bs = tr.members[0].cfg.batch_size
+    perms = [torch.randperm(len(m.codes), generator=m.gen if exact_noise else shared_gen) for m in tr.members]
+    losses = np.zeros((K, 0))
+    correct = np.zeros(K)
+    for start in range(0, n, bs):
+        idxs = [p[start:start + bs] for p in perms]
+        nb = len(idxs[0])
+        codes = torch.stack([m.codes[i] for m, i in zip(tr.members, idxs)])
+        targets = torch.stack([m.targets[i] for m, i in zip(tr.members, idxs)])
+        noise, x0n = _draw_noise(tr, nb, codes.shape[2], exact_noise, shared_gen)
+        loss, acc = tr.update(codes, targets, noise, x0n)
+        losses = np.concatenate([losses, loss[:, None]], 1)
+        correct += acc * nb
+    return losses, correct
 
 
 def _draw_noise(tr: BatchedTrainer, nb: int, T: int, exact: bool,
@@ -523,15 +411,4 @@ def _draw_noise(tr: BatchedTrainer, nb: int, T: int, exact: bool,
     return noise, x0n
 
 
-def _targets_met(rec: dict[str, float], cfg: TrainConfig) -> bool:
-    from .train import _targets_met as single
-
-    return single(rec, cfg)
-
-
-def replace(cfg: TrainConfig, **changes) -> TrainConfig:
-    """`dataclasses.replace` for configs (convenience for building grids)."""
-    return dataclasses.replace(cfg, **changes)
-
-
-__all__ = ["train_batched", "BatchedTrainer", "replace", "PARAM_NAMES"]
+__all__ = ["BatchedTrainer", "ENGINE_NAME", "train_batched"]

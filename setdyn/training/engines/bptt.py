@@ -4,7 +4,7 @@ For a = dt / tau = 1 (the paper) the model is an Elman RNN on the rates,
 
     r_0 = tanh(x0 + xi),   r_t = tanh(J r_{t-1} + B u_t + b + eta_t),   z_t = W r_t + b_out,
 
-and the training loss (`setdyn.train.loss_fn`) is
+and the training loss (`setdyn.training.engines.autograd.loss_fn`) is
 
     L = mean over the last 5 steps and the batch of (z_t - y)^2  +  c * mean(r_t^2),
 
@@ -26,166 +26,21 @@ weight gradients dJ = sum_t gh_t^T r_{t-1}, a single (N x T*batch) @
 needs no copy.
 
 The noise (2.7 million normal draws per epoch) costs about as much as a
-third of the arithmetic. `NoiseStream` draws it one minibatch ahead on a
-second thread, in the same order, so a training run gives the same numbers
-with or without it.
+third of the arithmetic. `setdyn.training.noise.NoiseStream` draws it one
+minibatch ahead on a second thread, in the same order, so a training run gives
+the same numbers with or without it.
 
 Times are in steps of dt = 10 ms.
 """
 from __future__ import annotations
 
-import atexit
-import collections
-import threading
-import weakref
-from typing import Any, Callable, Iterator, NamedTuple
-
 import torch
 
-from . import task
-from .model import CTRNN
-
-
-class MinibatchNoise(NamedTuple):
-    """One minibatch's random numbers, laid out for `loss_and_grads`."""
-
-    states: torch.Tensor  #: (T + 1) x batch x N; states[1:] is eta_t, time-major. The forward pass overwrites it.
-    xi: torch.Tensor  #: batch x N, the noise added to x0
-
-
-def draw_noise(batch: int, n_steps: int, n_units: int, noise_std: float, x0_noise_std: float,
-               generator: torch.Generator | None, dtype: torch.dtype = torch.float32,
-               out: torch.Tensor | None = None, scratch: torch.Tensor | None = None) -> MinibatchNoise:
-    """Draw a minibatch's noise as `CTRNN.run` draws it: eta (batch x T x N, std `noise_std`) first,
-    then xi (batch x N, std `x0_noise_std`); a std of 0 draws nothing. `out` ((T + 1) x batch x N)
-    and `scratch` (batch x T x N) are reused if given."""
-    states = torch.empty(n_steps + 1, batch, n_units, dtype=dtype) if out is None else out
-    if noise_std > 0:
-        eta = torch.empty(batch, n_steps, n_units, dtype=dtype) if scratch is None else scratch
-        eta.normal_(0.0, noise_std, generator=generator)
-        states[1:].copy_(eta.transpose(0, 1))
-    else:
-        states[1:].zero_()
-    xi = torch.zeros(batch, n_units, dtype=dtype)
-    if x0_noise_std > 0:
-        xi.normal_(0.0, x0_noise_std, generator=generator)
-    return MinibatchNoise(states, xi)
-
-
-class NoiseStream:
-    """A training run's random numbers, drawn ahead on a second thread.
-
-    Per epoch, a run draws a permutation of its `n_trials` training trials
-    (`torch.randperm`), then for each minibatch of `batch_size` trials the
-    noise of `draw_noise`. NoiseStream draws exactly this sequence from
-    `generator` on a background thread, up to `depth` items ahead, so a run
-    gets the same numbers as if it drew them in line; the caller takes them in
-    order with `permutation()` and `minibatch()` and must not use `generator`
-    itself meanwhile. Close it (or use it as a context manager) to stop the
-    thread. The thread spends its time inside PyTorch, which releases the GIL,
-    so it runs on the second core while the first does the arithmetic.
-
-    `draw(size, index)`, if given, makes the minibatches' noise instead (index
-    counts minibatches from 0); `setdyn.native.draw_noise` is such a drawer,
-    four times faster than PyTorch's generator. The permutations still come
-    from `generator`.
-    """
-
-    def __init__(self, generator: torch.Generator, n_trials: int, batch_size: int, n_steps: int, n_units: int,
-                 noise_std: float, x0_noise_std: float, dtype: torch.dtype = torch.float32, depth: int = 2,
-                 draw: Callable[[int, int], MinibatchNoise] | None = None) -> None:
-        if n_trials < 1 or batch_size < 1 or depth < 1:
-            raise ValueError(f"n_trials, batch_size and depth must be positive, got {n_trials}, {batch_size}, {depth}")
-        self._sizes = [len(c) for c in torch.arange(n_trials).split(batch_size)]
-        self._args = (generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype)
-        self._draw = draw
-        self._depth = depth
-        self._cond = threading.Condition()
-        self._ready: collections.deque = collections.deque()  # (kind, value); kind "error" ends the stream
-        self._closed = False
-        self._thread = threading.Thread(target=self._produce, name="setdyn-noise", daemon=True)
-        _OPEN.add(self)
-        self._thread.start()
-
-    def _items(self) -> Iterator[tuple[str, Any]]:
-        generator, n_trials, n_steps, n_units, noise_std, x0_noise_std, dtype = self._args
-        scratch = {size: torch.empty(size, n_steps, n_units, dtype=dtype) for size in set(self._sizes)}
-        index = 0
-        while True:
-            yield "permutation", torch.randperm(n_trials, generator=generator)
-            for size in self._sizes:
-                if self._draw is not None:
-                    yield "minibatch", self._draw(size, index)
-                else:
-                    yield "minibatch", draw_noise(size, n_steps, n_units, noise_std, x0_noise_std, generator, dtype,
-                                                  scratch=scratch[size])
-                index += 1
-
-    def _produce(self) -> None:
-        items = self._items()
-        while True:
-            with self._cond:
-                while not self._closed and len(self._ready) >= self._depth:
-                    self._cond.wait()
-                if self._closed:
-                    return
-            try:
-                item = next(items)
-            except BaseException as err:  # hand it to the consumer, who re-raises it
-                item = ("error", err)
-            with self._cond:
-                self._ready.append(item)
-                self._cond.notify_all()
-            if item[0] == "error":
-                return
-
-    def _take(self, kind: str) -> Any:
-        with self._cond:
-            while not (self._closed or self._ready):
-                self._cond.wait()
-            if self._closed:
-                raise RuntimeError("the noise stream is closed")
-            got, value = self._ready[0]
-            if got == "error":
-                raise RuntimeError(f"drawing the training noise failed: {value}") from value
-            if got != kind:
-                raise RuntimeError(f"noise stream taken out of order: asked for a {kind}, the next item is a {got}")
-            self._ready.popleft()
-            self._cond.notify_all()
-        return value
-
-    def permutation(self) -> torch.Tensor:
-        """The next epoch's order of the training trials."""
-        return self._take("permutation")
-
-    def minibatch(self) -> MinibatchNoise:
-        """The next minibatch's noise (for `loss_and_grads(noise=...)`)."""
-        return self._take("minibatch")
-
-    def close(self) -> None:
-        """Stop the drawing thread (after the draw it is doing; the generator's state is then unspecified)."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join()
-        _OPEN.discard(self)
-
-    def __enter__(self) -> "NoiseStream":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-#: streams not yet closed; closed at exit, since a thread still inside PyTorch when the interpreter
-#: shuts down aborts the process
-_OPEN: "weakref.WeakSet[NoiseStream]" = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_streams() -> None:
-    for stream in list(_OPEN):
-        stream.close()
+from ... import task
+from ...model import CTRNN, accuracy
+from ..config import TrainConfig
+from ..noise import MinibatchNoise, NoiseStream, draw_noise
+from .base import Engine, Minibatch
 
 
 def checked_minibatch(model: CTRNN, codes: torch.Tensor, noise: MinibatchNoise | None, noise_std: float,
@@ -202,7 +57,7 @@ def checked_minibatch(model: CTRNN, codes: torch.Tensor, noise: MinibatchNoise |
         raise ValueError(f"codes must be batch x T, got shape {tuple(codes.shape)}")
     (nb, T), N, dtype = codes.shape, model.J.shape[0], model.J.dtype
     if noise is None:
-        states, scratch = _workspace((T + 1, nb, N), (nb, T, N), dtype=dtype)
+        states, scratch = workspace((T + 1, nb, N), (nb, T, N), dtype=dtype)
         return codes, draw_noise(nb, T, N, noise_std, x0_noise_std, generator, dtype, out=states, scratch=scratch)
     if noise.states.shape != (T + 1, nb, N) or noise.xi.shape != (nb, N):
         raise ValueError(f"noise for {nb} trials of {T} steps must have states {(T + 1, nb, N)} and xi "
@@ -241,7 +96,7 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
         dtype = J.dtype
         N = J.shape[0]
         targets = torch.as_tensor(targets, dtype=dtype)
-        S, GH = _workspace((T, nb, N), (T, nb, N), dtype=dtype)
+        S, GH = workspace((T, nb, N), (T, nb, N), dtype=dtype)
         R = noise.states  # R[0] = r_0, R[t] = r_t (t = 1..T), time-major; R[1:] holds eta, then the drive
         # drive B u_t + b: b everywhere, the projected colour on the stimulus steps only
         flat_codes = codes.T.reshape(-1)
@@ -293,7 +148,7 @@ def loss_and_grads(model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, noi
 _BUFFERS: dict[tuple, list[torch.Tensor]] = {}
 
 
-def _workspace(*shapes: tuple[int, ...], dtype: torch.dtype) -> list[torch.Tensor]:
+def workspace(*shapes: tuple[int, ...], dtype: torch.dtype) -> list[torch.Tensor]:
     """Scratch tensors of the given shapes, reused from call to call: a fresh multi-megabyte tensor
     costs page faults on first touch, which here is as much as the arithmetic. Callers must not
     keep references to them (loss_and_grads returns only new tensors)."""
@@ -305,4 +160,26 @@ def _workspace(*shapes: tuple[int, ...], dtype: torch.dtype) -> list[torch.Tenso
     return _BUFFERS[key]
 
 
-__all__ = ["MinibatchNoise", "NoiseStream", "checked_minibatch", "draw_noise", "loss_and_grads"]
+class BpttEngine(Engine):
+    """Engine "bptt": `loss_and_grads` in Python, noise drawn ahead from the run's generator in the
+    order autograd draws it (the same random numbers as engine "autograd")."""
+
+    name = "bptt"
+    alpha_one_only = True
+    fused_optimizer = True
+
+    def noise_stream(self, cfg: TrainConfig, generator: torch.Generator, n_trials: int,
+                     n_steps: int) -> NoiseStream:
+        return NoiseStream(generator, n_trials, cfg.batch_size, n_steps, cfg.n_units, cfg.noise_std,
+                           cfg.x0_noise_std)
+
+    def gradients(self, model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig,
+                  generator: torch.Generator | None, noise: MinibatchNoise | None) -> Minibatch:
+        loss, z, grads = loss_and_grads(model, codes, targets, cfg.noise_std, cfg.x0_noise_std,
+                                        cfg.activity_penalty, generator, noise=noise)
+        for g in grads.values():
+            g.clamp_(-cfg.grad_clip, cfg.grad_clip)  # element-wise clip
+        return Minibatch(loss, accuracy(z, targets) * len(targets), grads)
+
+
+__all__ = ["BpttEngine", "checked_minibatch", "loss_and_grads", "workspace"]

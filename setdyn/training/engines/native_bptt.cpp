@@ -1,6 +1,8 @@
-// Loss and gradients of the a = 1 CT-RNN for one minibatch, in one call: setdyn.native's kernel.
+// Loss and gradients of the a = 1 CT-RNN for one minibatch, in one call: the kernel of
+// setdyn.training.engines.native.
 //
-// The same computation as setdyn.bptt.loss_and_grads (read its docstring for the equations), with
+// The same computation as setdyn.training.engines.bptt.loss_and_grads (read its docstring for the
+// equations), with
 // the element-wise work of each step fused into one pass over the step's batch x N block, next to
 // the step's matrix product:
 //   forward,  step t:  P = r_{t-1} J^T (product),  then one pass: r_t = tanh(P + eta_t + table[code_t])
@@ -78,7 +80,7 @@ template <typename T>
 std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor& codes, const at::Tensor& colors,
                             const at::Tensor& B, const at::Tensor& b, const at::Tensor& J, const at::Tensor& W,
                             const at::Tensor& b_out_t, const at::Tensor& x0, const at::Tensor& targets,
-                            double penalty, int64_t keep, double clip, at::Tensor GH) {
+                            double penalty, int64_t keep, double clip, double threshold, at::Tensor GH) {
   const int64_t steps = R.size(0) - 1, nb = R.size(1), n = R.size(2), blk = nb * n;
   // B u + b for the codes green, purple, red and (row 3) none
   const at::Tensor table = at::cat({at::mm(colors, B.t()), at::zeros({1, n}, R.options())}) + b;
@@ -129,7 +131,7 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
   T* z = Z.data_ptr<T>();
   T* dz = DZ.data_ptr<T>();
   double mse = 0.0;
-  int64_t correct = 0;  // trials whose output at the last step is on the right side of +-0.5
+  int64_t correct = 0;  // trials whose output at the last step is beyond +-threshold on the target's side
   for (int64_t q = 0; q < keep; ++q) {
     const T* rq = r + (steps - keep + q + 1) * blk;
     for (int64_t i = 0; i < nb; ++i) {
@@ -142,7 +144,7 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
       dz[q * nb + i] = err * T(2.0 / double(keep * nb));
       if (q == keep - 1) {
         const T zi = z[q * nb + i];
-        const T decision = zi > T(0.5) ? T(1) : (zi < T(-0.5) ? T(-1) : T(0));
+        const T decision = zi > T(threshold) ? T(1) : (zi < T(-threshold) ? T(-1) : T(0));
         correct += decision == y[i];
       }
     }
@@ -224,7 +226,7 @@ std::vector<at::Tensor> run(at::Tensor R, const at::Tensor& xi, const at::Tensor
   at::Tensor dB = at::mm(gtable.narrow(0, 0, 3).t(), colors);
   at::Tensor db = gtable.sum(0);
   at::Tensor dbo = at::full({1}, db_out, opts);
-  std::vector<at::Tensor> grads = {dJ, dB, db, dx0, dW, dbo};
+  std::vector<at::Tensor> grads = {dx0, dJ, dB, db, dW, dbo};  // setdyn.paper.PARAM_NAMES order
   if (clip > 0)
     for (at::Tensor& g : grads) g.clamp_(-clip, clip);
   return {at::scalar_tensor(loss, at::kDouble), at::scalar_tensor(correct, at::kLong), Z.t().contiguous(),
@@ -372,12 +374,15 @@ void fill_normal_impl(T* out, int64_t count, double std, uint64_t seed, uint64_t
 
 // Loss and gradients for one minibatch. R: (T + 1) x batch x N states holding eta in R[1:] (overwritten
 // with the rates); xi: batch x N; codes: batch x T int64 (-1 none, 0..2 colour); parameters as in
-// setdyn.model.CTRNN; clip > 0 clamps every gradient element to +-clip; GH: T x batch x N workspace.
-// Returns loss, number correct, z (batch x keep) and the gradients of J, B, b, x0, W, b_out.
+// setdyn.model.CTRNN; clip > 0 clamps every gradient element to +-clip; threshold: the decision rule's
+// (setdyn.paper.DECISION_THRESHOLD: z > threshold is "valid", z < -threshold "invalid", else undecided);
+// GH: T x batch x N workspace. Returns loss, number correct, z (batch x keep) and the gradients of
+// x0, J, B, b, W, b_out (setdyn.paper.PARAM_NAMES).
 // Runs without the GIL, so the Python thread drawing the noise keeps going meanwhile.
 std::vector<at::Tensor> loss_and_grads(at::Tensor R, at::Tensor xi, at::Tensor codes, at::Tensor colors, at::Tensor B,
                                        at::Tensor b, at::Tensor J, at::Tensor W, at::Tensor b_out, at::Tensor x0,
-                                       at::Tensor targets, double penalty, int64_t keep, double clip, at::Tensor GH) {
+                                       at::Tensor targets, double penalty, int64_t keep, double clip, double threshold,
+                                       at::Tensor GH) {
   at::NoGradGuard no_grad;
   TORCH_CHECK(R.dim() == 3 && R.is_contiguous(), "states must be a contiguous (T + 1) x batch x N tensor");
   const int64_t steps = R.size(0) - 1, nb = R.size(1), n = R.size(2);
@@ -391,11 +396,12 @@ std::vector<at::Tensor> loss_and_grads(at::Tensor R, at::Tensor xi, at::Tensor c
               "parameter shapes do not match the states");
   TORCH_CHECK(GH.sizes() == at::IntArrayRef({steps, nb, n}), "workspace shape");
   TORCH_CHECK(keep >= 1 && keep <= steps, "keep must be between 1 and T");
+  TORCH_CHECK(threshold >= 0, "the decision threshold must be >= 0");
   for (const at::Tensor* t : {&xi, &colors, &B, &b, &J, &W, &b_out, &x0, &targets, &GH})
     TORCH_CHECK(t->is_contiguous() && t->scalar_type() == R.scalar_type(), "all tensors must be contiguous, one dtype");
   std::vector<at::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(R.scalar_type(), "setdyn_loss_and_grads", [&] {
-    out = run<scalar_t>(R, xi, codes, colors, B, b, J, W, b_out, x0, targets, penalty, keep, clip, GH);
+    out = run<scalar_t>(R, xi, codes, colors, B, b, J, W, b_out, x0, targets, penalty, keep, clip, threshold, GH);
   });
   return out;
 }

@@ -1,0 +1,157 @@
+"""Every hyperparameter of a training run, checked when it is made, and the network it starts from.
+
+The recipe is the paper's reference one: AdamW (lr 1e-4, betas 0.9/0.999);
+the reference decays the weights by ``x -= 1e-4 * x`` every update, which is
+PyTorch's AdamW with ``weight_decay = 1e-4 / lr`` (PyTorch multiplies the
+decay by the learning rate); gradients clipped element-wise to +-5; loss the
+MSE of z against the target on the last 5 steps (50 ms) plus an activity
+penalty 1e-4 * 0.01 * mean(r^2). Training stops once the acceptance levels
+of :data:`setdyn.paper.ACCEPT` have held for a few evaluations in a row.
+
+Times are in steps of dt = 10 ms (a trial is 50 steps, 500 ms); epochs are
+passes over the 540-trial training set.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .. import paper, task
+from ..model import CTRNN
+
+#: Every seed is a whole number in [0, SEED_LIMIT): the run's noise generator is seeded with seed + 1
+#: and the compiled engine takes seeds as signed 64-bit integers.
+SEED_LIMIT = 2 ** 63 - 1
+
+_SEEDS = ("seed", "encoding_seed", "test_onset_seed", "fresh_onset_seed", "eval_noise_seed")
+#: whole numbers >= 1
+_COUNTS = ("n_units", "batch_size", "max_epochs", "stop_patience", "eval_every", "fresh_draws")
+#: finite numbers >= 0
+_NON_NEGATIVE = ("noise_std", "x0_noise_std", "activity_penalty")
+#: finite numbers > 0
+_POSITIVE = ("lr", "grad_clip")
+#: accuracy levels in [0, 1], or None for "no condition"
+_LEVELS = ("stop_train_acc_noisy", "stop_test_acc_clean", "stop_fresh_acc_clean")
+
+
+@dataclass
+class TrainConfig:
+    """Every hyperparameter of a training run; refused with a ValueError naming the field and the
+    accepted values when out of range or of the wrong type (see `check`).
+
+    Time is counted in steps of dt = 10 ms and in epochs (passes over the training set).
+    """
+
+    seed: int = 0  #: seeds the initial weights, the training onsets and (as seed + 1) the noise
+    encoding_seed: int = 0  #: seeds the three colour vectors
+    n_units: int = paper.N_UNITS
+    alpha: float = 1.0  #: dt / tau, in (0, 1]; the paper has dt = tau = 10 ms
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay_per_step: float = 1e-4  #: reference: x -= 1e-4 * x every update; in [0, 1)
+    grad_clip: float = 5.0  #: element-wise
+    batch_size: int = 108
+    activity_penalty: float = 1e-6  #: reference: 1e-4 * 0.01 * mean(r^2)
+    noise_std: float = 0.1  #: recurrent noise eta, std per unit per step
+    x0_noise_std: float = 0.5  #: noise on the initial state during training
+    max_epochs: int = 2500
+    #: stop once this noisy train accuracy ...
+    stop_train_acc_noisy: float | None = paper.ACCEPT["train_acc_noisy"]
+    #: ... and this clean test accuracy ...
+    stop_test_acc_clean: float | None = paper.ACCEPT["test_acc_clean"]
+    #: ... and this accuracy on fresh onsets ...
+    stop_fresh_acc_clean: float | None = paper.ACCEPT["fresh_acc_clean"]
+    stop_patience: int = 4  #: ... have held for this many consecutive evaluations
+    eval_every: int = 5  #: epochs between noise-free evaluations
+    test_onset_seed: int = paper.TEST_ONSET_SEED  #: onsets of the 27-trial test set
+    fresh_onset_seed: int = paper.FRESH_ONSET_SEED  #: onsets of the generalisation set (27 x fresh_draws)
+    fresh_draws: int = paper.FRESH_DRAWS
+    eval_noise_seed: int = 99  #: noise for the noisy evaluations
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Refuse wrong types and values (ValueError naming the field and the accepted values);
+        store NumPy scalars as Python numbers and betas as a tuple. Called on construction."""
+        for name in _SEEDS:
+            setattr(self, name, _whole(name, getattr(self, name), 0, SEED_LIMIT))
+        for name in _COUNTS:
+            setattr(self, name, _whole(name, getattr(self, name), 1, None))
+        for name in _NON_NEGATIVE:
+            setattr(self, name, _real(name, getattr(self, name), lambda v: v >= 0, "a finite number >= 0"))
+        for name in _POSITIVE:
+            setattr(self, name, _real(name, getattr(self, name), lambda v: v > 0, "a finite number > 0"))
+        self.alpha = _real("alpha", self.alpha, lambda v: 0 < v <= 1, "a number in (0, 1] (alpha = dt/tau)")
+        self.weight_decay_per_step = _real("weight_decay_per_step", self.weight_decay_per_step,
+                                           lambda v: 0 <= v < 1, "a number in [0, 1)")
+        for name in _LEVELS:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, _real(name, value, lambda v: 0 <= v <= 1,
+                                          "an accuracy in [0, 1], or None (no condition)"))
+        betas = self.betas
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"betas must be two numbers in [0, 1) (Adam's decay rates), got {betas!r}")
+        self.betas = tuple(_real(f"betas[{i}]", b, lambda v: 0 <= v < 1, "a number in [0, 1)")
+                           for i, b in enumerate(betas))  # type: ignore[assignment]
+
+    @property
+    def adamw_weight_decay(self) -> float:
+        """PyTorch's AdamW weight_decay giving the reference's decay of weight_decay_per_step per
+        update (PyTorch multiplies it by lr)."""
+        return self.weight_decay_per_step / self.lr
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as JSON-ready types (betas as a list)."""
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """A config from a dict such as `to_dict` writes (missing keys take their defaults);
+        ValueError for a non-dict, an unknown key or a bad value."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a training config must be a mapping of field names to values, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown training config keys {sorted(unknown)}; accepted: {sorted(names)}")
+        return cls(**d)
+
+
+def _whole(name: str, value: Any, low: int, high: int | None) -> int:
+    """`value` as an int in [low, high) (high None: no bound); bools and floats are refused."""
+    accepted = f"a whole number >= {low}" if high is None else f"a whole number in [{low}, {high})"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be {accepted}, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < low or (high is not None and value >= high):
+        raise ValueError(f"{name} must be {accepted}, got {value}")
+    return value
+
+
+def _real(name: str, value: Any, ok: Any, accepted: str) -> float:
+    """`value` as a finite float for which ok(value) holds; bools, strings and NaN/inf are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {accepted}, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value) or not ok(value):
+        raise ValueError(f"{name} must be {accepted}, got {value}")
+    return value
+
+
+def build_model(cfg: TrainConfig, dtype: torch.dtype = torch.float32) -> CTRNN:
+    """A freshly initialised network with the config's seeds (weights from `seed`, colour vectors
+    from `encoding_seed`)."""
+    return CTRNN(task.color_encodings(cfg.encoding_seed), n_units=cfg.n_units, alpha=cfg.alpha,
+                 seed=cfg.seed, dtype=dtype)
+
+
+__all__ = ["SEED_LIMIT", "TrainConfig", "build_model"]
