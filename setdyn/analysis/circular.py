@@ -4,22 +4,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.stats import circmean, circstd
 
 from ..numerics import jsonable, wrap_deg
 
 
 def circular_mean_deg(a: np.ndarray, axis: int | None = None) -> np.ndarray | float:
-    """Circular mean of angles in degrees, in [-180, 180) (NaNs ignored)."""
-    a = np.deg2rad(np.asarray(a, dtype=float))
-    z = np.nanmean(np.exp(1j * a), axis=axis)
-    return wrap_deg(np.rad2deg(np.angle(z)))
+    """Circular mean of angles in degrees, in [-180, 180) (NaNs ignored): `scipy.stats.circmean`."""
+    return circmean(np.asarray(a, dtype=float), high=180.0, low=-180.0, axis=axis, nan_policy="omit")
 
 
 def circular_std_deg(a: np.ndarray, axis: int | None = None) -> np.ndarray | float:
-    """Circular standard deviation sqrt(-2 ln R) in degrees (NaNs ignored)."""
-    a = np.deg2rad(np.asarray(a, dtype=float))
-    r = np.abs(np.nanmean(np.exp(1j * a), axis=axis))
-    return np.rad2deg(np.sqrt(np.abs(-2 * np.log(np.clip(r, 1e-300, 1.0)))))
+    """Circular standard deviation sqrt(-2 ln R) in degrees (NaNs ignored): `scipy.stats.circstd`."""
+    return circstd(np.asarray(a, dtype=float), high=180.0, low=-180.0, axis=axis, nan_policy="omit")
 
 
 @dataclass

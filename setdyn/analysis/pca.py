@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.decomposition import PCA
 
 from .. import task
 from ..numerics import jsonable
@@ -39,34 +40,13 @@ class TrainingPCA:
         return self.pca.transform(r.reshape(-1, r.shape[-1])).reshape(*r.shape[:-1], -1)
 
 
-class PCA:
-    """Principal components of samples (rows): mean_, components_ (k x N), explained_variance_ratio_."""
-
-    def __init__(self, n_components: int = 10) -> None:
-        self.n_components = n_components
-
-    def fit(self, x: np.ndarray) -> "PCA":
-        x = np.asarray(x, float)
-        self.mean_ = x.mean(0)
-        xc = x - self.mean_
-        ev, vec = np.linalg.eigh(xc.T @ xc / max(len(x) - 1, 1))
-        ev, vec = ev[::-1].clip(0), vec[:, ::-1]
-        k = min(self.n_components, x.shape[1])
-        comp = vec[:, :k].T
-        comp *= np.sign(comp[np.arange(k), np.abs(comp).argmax(1)])[:, None]
-        self.components_ = comp
-        self.explained_variance_ = ev[:k]
-        self.explained_variance_ratio_ = ev[:k] / ev.sum() if ev.sum() > 0 else np.zeros(k)
-        return self
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return (np.asarray(x, float) - self.mean_) @ self.components_.T
-
-
 def fit_pca(samples: np.ndarray, n_components: int = 10) -> PCA:
-    """PCA of samples (M x N), each component's sign fixed so that its largest loading (in absolute
-    value) is positive: the sign convention of every figure."""
-    return PCA(n_components).fit(samples)
+    """scikit-learn's PCA (exact SVD) of samples (M x N), each component's sign fixed so that its
+    largest loading (in absolute value) is positive: the sign convention of every figure."""
+    pca = PCA(min(n_components, *np.shape(samples)), svd_solver="full").fit(np.asarray(samples, float))
+    comp = pca.components_
+    comp *= np.sign(comp[np.arange(len(comp)), np.abs(comp).argmax(1)])[:, None]
+    return pca
 
 
 @single_thread
