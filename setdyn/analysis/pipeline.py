@@ -5,11 +5,11 @@ ruler needs the limit cycle, the phase response curve needs the ruler, the
 phase code needs the kicks). `network_analysis(model)` returns a
 `NetworkAnalysis` that computes each step on first use and keeps it; the
 same weights give the same object back (the cache is keyed by a hash of the
-model's parameters, so a changed model is never served stale results):
+model's parameters, so a changed model is never served stale results)::
 
-    >>> na = network_analysis(weights.load())
-    >>> na.cycle.period_ms, na.prc.mean_deg, na.code().steps   # computed once
-    >>> analyze(weights.load())                                # reuses them
+    na = network_analysis(weights.load())
+    na.cycle.period_ms, na.prc.mean_deg, na.code().steps   # each computed once
+    analyze(weights.load())                                # reuses them
 
 `analyze(model)` runs everything and returns one JSON-serialisable dict;
 `setdyn.analysis.mechanism.classify` and the chapters use the same object.
