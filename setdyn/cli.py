@@ -30,13 +30,13 @@ class CliError(Exception):
 
 def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: str = "auto") -> dict[str, Any]:
     """Train one seed and judge it by the selection rule; returns everything needed to save it."""
-    from .analysis import limit_cycle
+    from .analysis import oscillation_test
 
     torch.set_num_threads(1)
     cfg = TrainConfig.from_dict(cfg_dict)
     res = train(cfg, progress=progress, engine=engine)
     acc = evaluate_all(res.model, cfg)
-    cyc = limit_cycle(res.model.double())
+    cyc = oscillation_test(res.model.double())
     res.model.float()
     passed = all(acc[k] >= v for k, v in ACCEPT.items()) and cyc.is_limit_cycle and cyc.oscillates_in_trial
     return {"config": cfg.to_dict(), "history": res.history, "accuracy": acc, "epochs": len(res.history["train_loss"]),

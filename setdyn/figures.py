@@ -1,10 +1,8 @@
 """Every figure of the book: functions that turn computed results into plotly figures.
 
 The functions here draw; they do not measure. Simulations and measurements
-come from :mod:`setdyn.model`, :mod:`setdyn.analysis`, :mod:`setdyn.automaton`
-and :mod:`setdyn.oscillator`; the chapters pass their results in. (The one
-exception is :func:`r_squared`, the coefficient of determination used to
-score an oscillator curve against the network, see its docstring.)
+come from :mod:`setdyn.model` and :mod:`setdyn.analysis`; the chapters pass
+their results in.
 
 Conventions shared by all figures:
 
@@ -32,6 +30,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import task
+from .numerics import wrap_deg
 
 #: Valid SETs / invalid triples / no input.
 VALID_HEX = "#111111"
@@ -418,7 +417,7 @@ def rotation_figure(end_pc: np.ndarray, valid: np.ndarray, angles_deg: np.ndarra
                                                    [best_angle_deg % 360.0, paper_angle_deg % 360.0]]), 1))
     if margin_at is None:
         def margin_at(a):
-            d = np.abs(((angles_deg[None, :] - np.asarray(a)[:, None]) + 180) % 360 - 180)
+            d = np.abs(wrap_deg(angles_deg[None, :] - np.asarray(a)[:, None]))
             return margins[np.argmin(d, 1)]
     step_margins = np.asarray(margin_at(steps_deg), float)
     lim = float(np.abs(e).max()) * 1.15
@@ -601,7 +600,7 @@ def hexagon_hypothesis_figure() -> go.Figure:
 
 def _arc(a0: float, a1: float, r: float, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Points of the arc at radius r from angle a0 to a1 (degrees, the short way)."""
-    d = (a1 - a0 + 180.0) % 360.0 - 180.0
+    d = wrap_deg(a1 - a0)
     th = np.deg2rad(a0 + d * np.linspace(0.08, 0.92, n))
     return r * np.cos(th), r * np.sin(th)
 
@@ -653,7 +652,7 @@ def automaton_figure(transitions: np.ndarray, state_deg: Sequence[float], kick_m
             mid = ang[s0]
             r = 1.72
         else:
-            d = (ang[t0] - ang[s0] + 180) % 360 - 180
+            d = wrap_deg(ang[t0] - ang[s0])
             mid = ang[s0] + d / 2
             r = radius[c] + (0.2 if radius[c] > 1 else -0.28)
         label_x.append(r * np.cos(np.deg2rad(mid)))
@@ -739,7 +738,7 @@ def phase_path_figure(paths: Mapping[str, tuple[Sequence[int], Sequence[float]]]
             th.append(ph[k])
             mc.append(NO_INPUT_HEX if k == 0 else color_hex(colors[k - 1]))
             if k + 1 < len(ph):  # the arc to the next phase, the short way round
-                d = (ph[k + 1] - ph[k] + 180) % 360 - 180
+                d = wrap_deg(ph[k + 1] - ph[k])
                 for f in np.linspace(0.1, 0.9, 9):
                     r.append(1.0 + k + f)
                     th.append(ph[k] + f * d)
@@ -909,16 +908,3 @@ def oscillator_figure(signals: Sequence[TrialSignal], curves: Mapping[str, Seque
         if tr.showlegend is not False:
             tr.name = tr.name.rsplit(" (", 1)[0]
     return _layout(fig, 220 * n + 90, legend={"orientation": "h", "y": -0.08})
-
-
-def r_squared(y: np.ndarray, yhat: np.ndarray) -> float:
-    """Coefficient of determination 1 - SS_res / SS_tot of a prediction yhat for data y (all samples pooled).
-
-    The same score :func:`setdyn.oscillator.fit_handcrafted` reports for its
-    fit; exposed here so a chapter can score other parameter sets (the
-    paper's hand-set oscillator) on the same trials.
-    """
-    y = np.asarray(y, float).ravel()
-    yhat = np.asarray(yhat, float).ravel()
-    ss = float(((y - y.mean()) ** 2).sum())
-    return 1.0 - float(((y - yhat) ** 2).sum()) / ss if ss > 0 else float("nan")

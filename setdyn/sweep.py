@@ -224,9 +224,9 @@ def base_row(cfg: TrainConfig, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def analyse_network(model, cfg: TrainConfig, accuracy: dict[str, float] | None = None) -> dict[str, Any]:
-    """Mechanism columns of a row (see `setdyn.mechanism.classify`); errors become label 'other'."""
+    """Mechanism columns of a row (see `setdyn.analysis.mechanism.classify`); errors become label 'other'."""
     try:
-        from .mechanism import classify
+        from .analysis.mechanism import classify
 
         rep = classify(model, cfg, accuracy=accuracy)
         return rep.row()
@@ -457,7 +457,7 @@ def summary(df: pd.DataFrame, label: str = "phase-oscillator", learned_threshold
 
     Columns: alpha, noise_std, n (networks), k (with the label), fraction,
     ci_low, ci_high; n_learned (fresh-onset noise-free accuracy >=
-    `learned_threshold`, as `setdyn.mechanism.LEARNED_ACC`), k_learned, fraction_learned, ci_low_learned,
+    `learned_threshold`, as `setdyn.analysis.mechanism.LEARNED_ACC`), k_learned, fraction_learned, ci_low_learned,
     ci_high_learned (the same among networks that learned the task); and the
     count of each label (n_phase-oscillator, n_fixed-point, n_other).
     """
@@ -542,7 +542,7 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     return fig
 
 
-#: Why a network is labelled "other", from the start of its reason (see `setdyn.mechanism.label_from_evidence`).
+#: Why a network is labelled "other", from the start of its reason (see `setdyn.analysis.mechanism.label_from_evidence`).
 OTHER_REASONS: tuple[tuple[str, str], ...] = (
     ("did not learn", "other: did not learn"),
     ("mixed", "other: fixed point + another attractor"),
@@ -612,7 +612,7 @@ def portraits(models: Sequence[tuple[str, str, Any]], n_free: int = 150, draws: 
 
     * kind "free": the input-free, noise-free run from x0, steps 0..n_free (10 ms each);
     * kind "end": the trials' end points (rates at 500 ms), `valid` = the trial's target;
-    * kind "fixed": fixed points (`setdyn.mechanism.find_fixed_points`), `fp_kind` stable/saddle/unstable.
+    * kind "fixed": fixed points (`setdyn.analysis.mechanism.find_fixed_points`), `fp_kind` stable/saddle/unstable.
 
     Columns: id, label, kind, step, valid, fp_kind, pc1, pc2, explained (PC1+PC2 variance fraction).
     """
@@ -640,7 +640,7 @@ def portraits(models: Sequence[tuple[str, str, Any]], n_free: int = 150, draws: 
         parts = [pd.DataFrame({"kind": "free", "step": np.arange(len(f)), "pc1": f[:, 0], "pc2": f[:, 1]}),
                  pd.DataFrame({"kind": "end", "valid": trials.targets > 0, "pc1": e[:, 0], "pc2": e[:, 1]})]
         if fixed_points:
-            from .mechanism import find_fixed_points
+            from .analysis.mechanism import find_fixed_points
 
             fps = find_fixed_points(model)
             if fps:
@@ -760,7 +760,7 @@ def ship(out: str | Path, dest: str | Path = SHIPPED, per_label: int = 2) -> tup
     slim.to_csv(dest, index=False, float_format="%.6g")
     models = []
     if weights.PRETRAINED.is_file():
-        from .mechanism import classify
+        from .analysis.mechanism import classify
         from .training import TrainConfig
 
         meta = weights.load_meta(weights.PRETRAINED)

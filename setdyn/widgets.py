@@ -22,7 +22,7 @@ Conventions shared by both versions:
 * onsets are given in ms (multiples of 10 ms) and checked with the rules of
   :func:`setdyn.task.check_onsets`;
 * oscillator ``f(t) = A sin(2 pi t / T + phi0 + sum of the kicks of the pulses
-  with onset + delay <= t) - c`` (:func:`setdyn.oscillator.handcrafted`), one
+  with onset + delay <= t) - c`` (:func:`setdyn.analysis.oscillator.handcrafted`), one
   kick per pulse (kicks per colour in degrees; paper: green 0, purple +120,
   red -120, phi0 = 0, delay 0: the kick lands at the onset);
 * the oscillator's verdict: *valid* iff the final phase is the phase the
@@ -54,6 +54,7 @@ import torch
 
 from . import task
 from .model import CTRNN
+from .numerics import wrap_deg
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -99,8 +100,8 @@ def _trial(sequence: str | Sequence[int], onsets: Sequence[int] | None) -> tuple
 def oscillator(t_ms: np.ndarray, sequence: Sequence[int], onsets_ms: Sequence[float], amplitude: float = 7.0,
                period_ms: float = 290.0, offset: float = 1.5, kicks_deg: Sequence[float] = (0.0, 120.0, -120.0),
                phase0_deg: float = 0.0, kick_delay_ms: float = 0.0) -> np.ndarray:
-    """The handcrafted oscillator of one trial at times t (ms): :func:`setdyn.oscillator.handcrafted`."""
-    from .oscillator import handcrafted
+    """The handcrafted oscillator of one trial at times t (ms): :func:`setdyn.analysis.oscillator.handcrafted`."""
+    from .analysis.oscillator import handcrafted
 
     seq = np.asarray(list(sequence), dtype=np.int64).reshape(1, -1)
     ons = np.asarray(list(onsets_ms), dtype=float).reshape(1, -1)
@@ -128,7 +129,7 @@ def oscillator_phase(sequence: Sequence[int], period_ms: float = 290.0,
     for c in sequence:
         total += kicks_deg[c]
         path.append((valid + total) % 360.0)
-    off = (total + 180.0) % 360.0 - 180.0
+    off = float(wrap_deg(total))
     if off == -180.0:
         off = 180.0
     return OscillatorPhase(valid, path, path[-1], off, "valid" if abs(off) < VALID_TOLERANCE_DEG else "invalid")
@@ -175,9 +176,9 @@ class ExplorerNetwork:
     def limit_cycle(self, settle_steps: int = 1000, steps: int = 60) -> np.ndarray:
         """PC1, PC2 (steps x 2) of the input-free network after ``settle_steps``: its limit cycle."""
         if "cycle" not in self._cache:
-            from .analysis import free_run
+            from .analysis import free_run_rates
 
-            self._cache["cycle"] = self.project(free_run(self.model, settle_steps + steps)[-steps:])
+            self._cache["cycle"] = self.project(free_run_rates(self.model, settle_steps + steps)[-steps:])
         return self._cache["cycle"]
 
     def project(self, rates: np.ndarray) -> np.ndarray:
@@ -353,7 +354,7 @@ def _explorer_html(kind: str, data: dict[str, Any], height: int, intro: str) -> 
 
 
 def params_from_fit(fit: Any) -> dict[str, Any]:
-    """Oscillator parameters (for ``params`` or ``presets``) from a :class:`setdyn.oscillator.OscillatorFit`
+    """Oscillator parameters (for ``params`` or ``presets``) from a :class:`setdyn.analysis.oscillator.OscillatorFit`
     or its ``to_dict()`` (e.g. ``analyze(model)["oscillator_fit"]``)."""
     d = fit.to_dict() if hasattr(fit, "to_dict") else dict(fit)
     return {"amplitude": d["amplitude"], "period_ms": d["period_ms"], "offset": d["offset"],

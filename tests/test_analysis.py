@@ -15,9 +15,8 @@ import torch
 
 from setdyn import analysis as A
 from setdyn import task
-from setdyn.automaton import learn_lstar
+from setdyn.analysis import PlanarOscillator, learn_lstar, wrap_deg
 from setdyn.model import CTRNN
-from setdyn.oscillator import PlanarOscillator, wrap_deg
 
 KICKS = (25.0, 145.0, -95.0)  # a Z3 code with a common offset of 25 degrees
 
@@ -39,7 +38,7 @@ def osc():
 
 @pytest.fixture(scope="module")
 def osc_cycle(osc):
-    return A.cycle_analysis(osc, settle_steps=600, window_steps=1000)
+    return A.free_run_dynamics(osc, settle_steps=600, window_steps=1000)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +68,7 @@ def test_oscillator_period_and_floquet_multipliers(osc, osc_cycle):
 
 def test_integer_period_cycle_is_measured_exactly():
     paper = PlanarOscillator()  # 290 ms = 29 steps: the orbit repeats exactly
-    c = A.cycle_analysis(paper, settle_steps=300, window_steps=600)
+    c = A.free_run_dynamics(paper, settle_steps=300, window_steps=600)
     assert c.kind == "limit cycle" and c.period_ms == pytest.approx(290.0, abs=1e-6)
     ref = A.phase_reference(paper, c)
     prc = A.phase_response_curve(paper, ref, n_phases=24)
@@ -171,13 +170,13 @@ def _rotation(rho, period_steps, rest=0.3):
 
 def test_stable_fixed_point_is_not_oscillating():
     m = _net(0.5 * _Q, b=0.2 * _rng.standard_normal(100))
-    c = A.cycle_analysis(m, settle_steps=500, window_steps=500)
+    c = A.free_run_dynamics(m, settle_steps=500, window_steps=500)
     assert c.kind == "fixed point" and not c.oscillates and c.period_ms is None
     assert np.abs(c.fixed_point_eigenvalues).max() == pytest.approx(0.5 * (1 - np.tanh(c.fixed_point) ** 2).max(),
                                                                     rel=0.5)
     with pytest.raises(ValueError, match="fixed point"):
         A.phase_reference(m, c)
-    assert not A.limit_cycle(m).is_limit_cycle
+    assert not A.oscillation_test(m).is_limit_cycle
     out = A.analyze(m, draws=2, n_boot=2)
     json.dumps(out)
     assert out["mechanism"] == "fixed point" and out["period_ms"] is None
@@ -185,24 +184,24 @@ def test_stable_fixed_point_is_not_oscillating():
 
 
 def test_decaying_spiral_and_converged_focus():
-    slow = A.cycle_analysis(_net(_rotation(0.999, 27), _X0), settle_steps=500, window_steps=1500)
+    slow = A.free_run_dynamics(_net(_rotation(0.999, 27), _X0), settle_steps=500, window_steps=1500)
     assert slow.kind == "decaying spiral" and not slow.oscillates
     assert slow.damped_period_ms == pytest.approx(270.0, rel=1e-3)
     assert slow.decay_time_ms == pytest.approx(-10 / np.log(0.999), rel=1e-3)
     assert slow.floquet_multipliers[0] < 0.99
-    fast = A.cycle_analysis(_net(_rotation(0.9, 27), _X0), settle_steps=1000, window_steps=500)
+    fast = A.free_run_dynamics(_net(_rotation(0.9, 27), _X0), settle_steps=1000, window_steps=500)
     assert fast.kind == "fixed point"
     assert fast.damped_period_ms == pytest.approx(270.0, rel=1e-3)
 
 
 def test_period_two_flip_is_a_fast_cycle():
-    c = A.cycle_analysis(_net(-2 * np.eye(100), _X0), settle_steps=300, window_steps=300)
+    c = A.free_run_dynamics(_net(-2 * np.eye(100), _X0), settle_steps=300, window_steps=300)
     assert c.kind == "fast cycle" and c.period_ms == pytest.approx(20.0) and not c.oscillates
 
 
 def test_saturating_rotation_is_a_limit_cycle_with_consistent_phases():
     m = _net(_rotation(1.1, 25), _X0)
-    c = A.cycle_analysis(m, settle_steps=500, window_steps=1000)
+    c = A.free_run_dynamics(m, settle_steps=500, window_steps=1000)
     assert c.kind == "limit cycle"
     assert c.period_ms == pytest.approx(250.0, rel=0.05)
     assert abs(c.floquet_multipliers[0] - 1) < 1e-3 and c.floquet_multipliers[1] < 0.5
@@ -267,10 +266,14 @@ def test_phase_code_decomposition():
 def test_pca_rotation_and_separability():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((500, 5)) * np.array([5, 3, 1, 0.5, 0.1])
-    p = A.PCA(3).fit(x)
     u, s, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
-    np.testing.assert_allclose(np.abs(p.components_), np.abs(vt[:3]), atol=1e-9)
-    np.testing.assert_allclose(p.explained_variance_ratio_, (s ** 2 / (s ** 2).sum())[:3])
+    for flip in (1.0, -1.0):  # the sign convention holds whichever sign the data's SVD hands out
+        p = A.fit_pca(flip * x, 3)
+        comp = p.components_
+        np.testing.assert_allclose(np.abs(comp), np.abs(vt[:3]), atol=1e-9)
+        assert (comp[np.arange(3), np.abs(comp).argmax(1)] > 0).all()  # largest loading positive
+        np.testing.assert_allclose(p.explained_variance_ratio_, (s ** 2 / (s ** 2).sum())[:3])
+        np.testing.assert_allclose(p.transform(flip * x), (flip * x - flip * x.mean(0)) @ comp.T, atol=1e-9)
     # valid end points at angle 200 deg, invalid ones at 80 and -40: the best rPC1 axis points away from 200
     ang = np.deg2rad(np.r_[np.full(20, 200.0), np.full(20, 80.0), np.full(20, -40.0)] + rng.normal(0, 3, 60))
     pts = np.c_[np.cos(ang), np.sin(ang)] * 4
@@ -281,3 +284,52 @@ def test_pca_rotation_and_separability():
     assert r[valid, 0].max() < r[~valid, 0].min()
     assert A.separability(pts, valid, [200.0])[0] < 0
     np.testing.assert_allclose(A.pc_angle_deg(np.array([[0.0, 1.0]])), [90.0])
+
+
+# ------------------------------------------------------------------ the cached pipeline
+
+def test_network_analysis_is_cached_by_weights_and_matches_the_direct_chain():
+    A.clear_cache()
+    m = _net(_rotation(1.1, 25), _X0)
+    with torch.no_grad():
+        m.B.normal_(generator=torch.Generator().manual_seed(1))
+    na = A.network_analysis(m)
+    assert A.network_analysis(_net(_rotation(1.1, 25), _X0)) is not na  # other input weights B
+    assert A.network_analysis(m) is na
+    copy = _net(_rotation(1.1, 25), _X0)
+    copy.load_state_dict(m.state_dict())
+    assert A.network_analysis(copy) is na  # same weights, another object: the same analysis
+    # each step equals the direct call, and is computed once
+    cycle = A.free_run_dynamics(m)
+    assert na.cycle.kind == cycle.kind == "limit cycle" and na.cycle.period_steps == cycle.period_steps
+    ref = A.phase_reference(m, cycle)
+    np.testing.assert_array_equal(na.reference.coef, ref.coef)
+    prc = A.phase_response_curve(m, ref)
+    np.testing.assert_array_equal(na.prc.shift_deg, prc.shift_deg)
+    assert na.prc_code.steps == A.phase_code_from_means(prc.mean_deg, prc.std_deg).steps
+    tr = A.automaton_trials(draws=2)
+    tp = A.trial_phases(m, ref, tr.colors, tr.onsets)
+    np.testing.assert_array_equal(na.trial_phases(draws=2).end_deg, tp.end_deg)
+    np.testing.assert_array_equal(na.code(draws=2).kick_mean_deg, A.phase_code(tp.kicks_deg, tp.colors).kick_mean_deg)
+    assert na.cycle is na.cycle and na.prc is na.prc and na.code(draws=2) is na.code(draws=2)
+    # a changed model is a new network: never served the old results
+    with torch.no_grad():
+        m.J.mul_(1.01)
+    assert A.network_analysis(m) is not na
+    assert A.network_analysis(copy) is na
+    # systems that are not torch modules are not cached
+    osc = PlanarOscillator()
+    assert A.network_analysis(osc) is not A.network_analysis(osc)
+    A.clear_cache()
+    assert A.network_analysis(copy) is not na
+
+
+def test_named_trial_sets():
+    from setdyn import paper
+    held = A.heldout_trials()
+    assert len(held) == 27 * paper.HELDOUT_DRAWS
+    np.testing.assert_array_equal(held.onsets, task.fresh_set(paper.HELDOUT_ONSET_SEED, paper.HELDOUT_DRAWS).onsets)
+    np.testing.assert_array_equal(A.automaton_trials(5, seed=1).onsets,
+                                  task.fresh_set(1 + paper.AUTOMATON_SEED_OFFSET, 5).onsets)
+    np.testing.assert_array_equal(A.fit_trials().onsets, task.test_set(seed=paper.TEST_ONSET_SEED).onsets)
+    assert len(A.noise_trials()) == 27 * 20

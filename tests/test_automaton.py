@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from setdyn import task
-from setdyn.automaton import Automaton, canonical_steps, extract_automaton, learn_lstar, z3_automaton
+from setdyn.analysis.automaton import Automaton, canonical_steps, extract_automaton, learn_lstar, z3_automaton
 
 
 @pytest.mark.parametrize("steps", list(itertools.permutations(range(3))))

@@ -14,7 +14,7 @@ import plotly.io as pio
 import pytest
 
 from setdyn import figures, task
-from setdyn.automaton import z3_automaton
+from setdyn.analysis.automaton import z3_automaton
 
 
 def names(fig: go.Figure) -> list[str]:
@@ -53,16 +53,6 @@ def test_trial_signal_parses_sequences_and_defaults_onsets():
     assert figures.trial_signal("g", "GGG", None, np.zeros(50)).line_color == task.COLOR_HEX["green"]
     with pytest.raises(ValueError):
         figures.trial_signal("bad", "PGR", (5, 6, 7), np.zeros(50))  # onsets too close
-
-
-def test_r_squared():
-    y = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    assert figures.r_squared(y, y) == 1.0
-    assert figures.r_squared(y, np.full_like(y, y.mean())) == pytest.approx(0.0)
-    assert figures.r_squared(y, y + 1.0) < 1.0
-
-
-# ------------------------------------------------------------------ chapter 1
 
 
 def test_combinations_grid_marks_9_valid_and_shows_81_colour_squares():
@@ -296,7 +286,7 @@ def test_length_and_noise_figures():
 
 
 def test_oscillator_figure_one_panel_per_trial():
-    from setdyn.oscillator import handcrafted
+    from setdyn.analysis.oscillator import handcrafted
 
     t = figures.sample_times()
     seqs = ["PGP", "PGR", "RGR"]
@@ -334,7 +324,7 @@ def test_fig3_from_the_shipped_model_ends_at_the_targets(model):
 def test_automaton_figure_from_the_network(model):
     from setdyn import analysis
 
-    cycle = analysis.cycle_analysis(model, settle_steps=500, window_steps=1000)
+    cycle = analysis.free_run_dynamics(model, settle_steps=500, window_steps=1000)
     ref = analysis.phase_reference(model, cycle)
     trials = task.fresh_set(5, 2)
     tp = analysis.trial_phases(model, ref, trials.colors, trials.onsets)

@@ -4,7 +4,8 @@ import pytest
 
 from setdyn import task
 from setdyn.model import accuracy
-from setdyn.oscillator import PlanarOscillator, fit_handcrafted, handcrafted, wrap_deg
+from setdyn.analysis.oscillator import PlanarOscillator, fit_handcrafted, handcrafted
+from setdyn.numerics import wrap_deg
 
 
 def test_published_formula_without_and_with_kicks():

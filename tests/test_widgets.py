@@ -48,7 +48,7 @@ def reference_oscillator(t_ms, seq, onsets_ms, amplitude=7.0, period_ms=290.0, o
 
 
 def test_oscillator_matches_the_formula_and_setdyn_oscillator():
-    from setdyn.oscillator import handcrafted
+    from setdyn.analysis.oscillator import handcrafted
 
     t = np.arange(0, 501, 1.0)
     for seq in COMBOS:

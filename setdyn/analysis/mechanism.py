@@ -2,11 +2,11 @@
 
 `classify(model, cfg)` measures, noise-free (times in ms, phases in degrees):
 
-* accuracy: the accuracies of `setdyn.train.evaluate_all`, the key one being
+* accuracy: the accuracies of `setdyn.training.evaluate_all`, the key one being
   noise-free accuracy on 27 combinations x 20 fresh onset draws;
-* free-running behaviour from x0 (`setdyn.analysis.cycle_analysis` when
-  available, else `limit_cycle`): limit cycle (period >= 80 ms), fast cycle
-  (the dt = tau artefact), decaying spiral, fixed point or irregular;
+* free-running behaviour from x0 (`setdyn.analysis.free_run_dynamics`):
+  limit cycle (period >= 80 ms), fast cycle (the dt = tau artefact),
+  decaying spiral, fixed point or irregular;
 * fixed points (`find_fixed_points`): minimise |F(x) - x|^2 from many sampled
   states, refine with Newton, deduplicate, classify each by the eigenvalues
   of the step map's Jacobian (stable / saddle / unstable), and check whether
@@ -35,7 +35,10 @@ One label per network:
   transient code; ...), with the reason in ``evidence["reason"]``.
 
 The rule is `label_from_evidence`, a pure function of the measurements, so
-stored rows can be relabelled (`relabel`) when it changes.
+stored rows can be relabelled (`relabel`) when it changes. The free run,
+phase reference, phase response curve and phase code come from the cached
+`setdyn.analysis.pipeline.network_analysis`, shared with `analyze` and the
+chapters.
 """
 from __future__ import annotations
 
@@ -47,9 +50,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import analysis, task
-from .model import CTRNN
-from .training import TrainConfig, evaluate_all
+from .. import paper, task
+from ..model import CTRNN
+from ..numerics import jsonable, wrap_deg
+from ..training import TrainConfig, evaluate_all
+from .code import CLASS_DEG, PhaseCode
+from .circular import circular_clusters
+from .cycle import fixed_point
+from .phase import PhaseReference, trial_phases
+from .pipeline import network_analysis
+from .simulate import free_trajectory, jacobians, relax, simulate, trajectory
 
 #: A network "learned the task" at this noise-free accuracy on 27 x 20 fresh onset draws.
 LEARNED_ACC = 0.95
@@ -108,7 +118,7 @@ class MechanismReport:
             "basin_purity": e.get("basin_purity"),
             "fraction_ending_on_fixed_points": e.get("fraction_ending_on_fixed_points"),
             "analysis_seconds": e.get("seconds"),
-            "evidence": json.dumps(_jsonable(e), sort_keys=True),
+            "evidence": json.dumps(jsonable(e), sort_keys=True),
         }
 
 
@@ -126,8 +136,8 @@ def sample_states(model: CTRNN, n: int = 256, seed: int = 0) -> np.ndarray:
     combinations and in the free run, half of them perturbed by Gaussian noise of 10% of the state spread."""
     rng = np.random.default_rng(seed)
     trials = task.fresh_set(seed + 31, 2)
-    traj = analysis.trajectory(model, trials.codes)  # B x (T+1) x N
-    free = analysis.free_trajectory(model, 300)
+    traj = trajectory(model, trials.codes)  # B x (T+1) x N
+    free = free_trajectory(model, 300)
     pool = np.concatenate([traj.reshape(-1, traj.shape[-1]), free])
     pick = pool[rng.choice(len(pool), size=n, replace=len(pool) < n)]
     spread = pool.std(0).mean()
@@ -142,7 +152,7 @@ def find_fixed_points(model: CTRNN, n_starts: int = 256, iters: int = 400, seed:
 
     Minimises q(x) = |J tanh(x) + b - x|^2 / 2 from `n_starts` sampled states
     (Adam, `iters` steps, all starts at once), polishes the candidates with
-    Newton's method (`analysis.fixed_point`), keeps those with |F(x) - x| <
+    Newton's method (`setdyn.analysis.cycle.fixed_point`), keeps those with |F(x) - x| <
     FP_TOL_REL (1 + |x|), deduplicates (distance < DEDUPE_REL x state scale)
     and classifies each by the eigenvalue moduli of the step map's Jacobian
     (1-a) I + a J diag(1 - tanh^2 x*): all < 1 stable, some > 1 saddle, all >
@@ -168,7 +178,7 @@ def find_fixed_points(model: CTRNN, n_starts: int = 256, iters: int = 400, seed:
             break
         if any(np.linalg.norm(cand[i] - f) < 1e-2 * scale for f in found):
             continue  # will polish to a known point
-        xs, ok = analysis.fixed_point(model, cand[i])
+        xs, ok = fixed_point(model, cand[i])
         if not ok:
             continue
         if any(np.linalg.norm(xs - f) < DEDUPE_REL * scale for f in found):
@@ -180,7 +190,7 @@ def find_fixed_points(model: CTRNN, n_starts: int = 256, iters: int = 400, seed:
             xt = torch.as_tensor(xs[None], dtype=dt)
             res = float(np.linalg.norm(_residual(model, xt).numpy()) * model.alpha)
             z = float(model.readout(torch.tanh(xt)).reshape(-1)[0])
-        ev = np.linalg.eigvals(analysis.jacobians(model, xs[None])[0])
+        ev = np.linalg.eigvals(jacobians(model, xs[None])[0])
         ev = ev[np.argsort(-np.abs(ev))]
         n_unst = int(np.sum(np.abs(ev) > 1))
         kind = "stable" if n_unst == 0 else ("unstable" if n_unst == len(ev) else "saddle")
@@ -203,8 +213,8 @@ def basin_purity(model: CTRNN, stable: list[FixedPoint], trials: task.TrialSet,
     """
     if not stable:
         return float("nan"), 0.0, 0
-    _, xend = analysis.simulate(model, trials.codes)
-    xr = analysis.relax(model, xend, relax_steps).numpy()
+    _, xend = simulate(model, trials.codes)
+    xr = relax(model, xend, relax_steps).numpy()
     fps = np.stack([f.x for f in stable])
     d = np.linalg.norm(xr[:, None] - fps[None], axis=2)
     scale = 1.0 + float(np.sqrt(np.mean(fps ** 2)))
@@ -237,7 +247,14 @@ def state_clusters(states: np.ndarray, rel_gap: float = 0.1, ratio: float = 10.0
     return int(1 + np.sum(heights > thr))
 
 
-def z3_check(model: CTRNN, ref: Any, code: Any, draws: int = 20, seed: int = 0) -> dict[str, Any]:
+def classifier_trials(draws: int = paper.FRESH_DRAWS, seed: int = 0) -> task.TrialSet:
+    """The fresh trials of the classifier: 27 combinations x `draws` onset draws (onset seed
+    `seed + paper.MECHANISM_SEED_OFFSET`)."""
+    return task.fresh_set(seed + paper.MECHANISM_SEED_OFFSET, draws)
+
+
+def z3_check(model: CTRNN, ref: PhaseReference, code: PhaseCode, draws: int = paper.FRESH_DRAWS,
+             seed: int = 0) -> dict[str, Any]:
     """Does the Z3 phase automaton explain the network?
 
     The automaton: start at 0, each colour adds its Z3 step (from the
@@ -250,12 +267,12 @@ def z3_check(model: CTRNN, ref: Any, code: Any, draws: int = 20, seed: int = 0) 
     """
     out: dict[str, Any] = {}
     steps = np.array(code.steps)
-    for name, trials in (("27", task.test_set()), ("fresh", task.fresh_set(seed + 4242, draws))):
-        tp = analysis.trial_phases(model, ref, trials.colors, trials.onsets, pulses=False)
+    for name, trials in (("27", task.test_set()), ("fresh", classifier_trials(draws, seed))):
+        tp = trial_phases(model, ref, trials.colors, trials.onsets, pulses=False)
         state = steps[trials.colors].sum(1) % 3
-        predicted = analysis.wrap_deg(analysis.CLASS_DEG * state + 3 * code.common_offset_deg + tp.start_deg)
-        err = np.abs(analysis.wrap_deg(tp.end_deg - predicted))
-        phase_ok = np.isfinite(err) & (err < analysis.CLASS_DEG / 2)
+        predicted = wrap_deg(CLASS_DEG * state + 3 * code.common_offset_deg + tp.start_deg)
+        err = np.abs(wrap_deg(tp.end_deg - predicted))
+        phase_ok = np.isfinite(err) & (err < CLASS_DEG / 2)
         accept = state == 0
         dec_ok = (tp.decisions == 1) == accept
         if name == "27":
@@ -265,7 +282,7 @@ def z3_check(model: CTRNN, ref: Any, code: Any, draws: int = 20, seed: int = 0) 
         else:
             out["z3_phase_agreement_fresh"] = float(phase_ok.mean())
             out["z3_decision_agreement_fresh"] = float(dec_ok.mean())
-            clusters = analysis.circular_clusters(tp.end_deg, valid=trials.targets > 0)
+            clusters = circular_clusters(tp.end_deg, valid=trials.targets > 0)
             out["n_end_clusters"] = clusters.n
             out["end_clusters"] = clusters.to_dict()
     # the automaton explains the network when its state predicts the end phase of every input; the
@@ -311,22 +328,16 @@ def _classify(model: CTRNN, cfg: TrainConfig, accuracy: dict[str, float] | None,
     learned = bool(acc.get("fresh_acc_clean", 0.0) >= LEARNED_ACC)
     ev["learned"] = learned
 
-    # free-running behaviour
-    cyc = None
-    if hasattr(analysis, "cycle_analysis"):
-        cyc = analysis.cycle_analysis(model)
-        kind = cyc.kind
-        ev["free_run"] = kind
-        ev["period_ms"] = cyc.period_ms
-        if cyc.floquet_multipliers is not None and len(cyc.floquet_multipliers) > 1:
-            ev["floquet_multipliers"] = [float(m) for m in cyc.floquet_multipliers]
-            ev["floquet_max_transverse"] = float(cyc.floquet_multipliers[1])
-        ev["damped_period_ms"] = cyc.damped_period_ms
-    else:  # minimal fallback: the seed-selection detector
-        rep = analysis.limit_cycle(model)
-        kind = "limit cycle" if rep.is_limit_cycle else "unknown"
-        ev["free_run"] = kind
-        ev["period_ms"] = rep.period_ms
+    # free-running behaviour (and, below, the phase chain: one cached pipeline per network)
+    na = network_analysis(model)
+    cyc = na.cycle
+    kind = cyc.kind
+    ev["free_run"] = kind
+    ev["period_ms"] = cyc.period_ms
+    if cyc.floquet_multipliers is not None and len(cyc.floquet_multipliers) > 1:
+        ev["floquet_multipliers"] = [float(m) for m in cyc.floquet_multipliers]
+        ev["floquet_max_transverse"] = float(cyc.floquet_multipliers[1])
+    ev["damped_period_ms"] = cyc.damped_period_ms
 
     # fixed points
     fps = find_fixed_points(model, seed=seed)
@@ -337,23 +348,21 @@ def _classify(model: CTRNN, cfg: TrainConfig, accuracy: dict[str, float] | None,
     ev["fixed_points"] = [{"kind": f.kind, "output": f.output, "eig_moduli": f.eig_moduli[:4].tolist(),
                            "n_unstable": f.n_unstable, "leading_angle_deg": f.leading_angle_deg,
                            "residual": f.residual} for f in fps[:12]]
-    fresh = task.fresh_set(seed + 4242, 20)
+    fresh = classifier_trials(seed=seed)
     purity, on_fp, n_reached = basin_purity(model, stable, fresh)
     ev["basin_purity"] = None if np.isnan(purity) else purity
     ev["fraction_ending_on_fixed_points"] = on_fp
     ev["n_stable_reached"] = n_reached
 
     # end-point clusters in state space (all networks)
-    _, xend = analysis.simulate(model, fresh.codes)
+    _, xend = simulate(model, fresh.codes)
     ev["n_end_state_clusters"] = state_clusters(torch.tanh(xend).numpy())
 
     # phases and the automaton (limit cycles only)
     reason = None
-    if kind == "limit cycle" and hasattr(analysis, "phase_reference"):
+    if kind == "limit cycle":
         try:
-            ref = analysis.phase_reference(model, cyc)
-            prc = analysis.phase_response_curve(model, ref)
-            code = analysis.phase_code_from_means(prc.mean_deg, prc.std_deg)
+            ref, prc, code = na.reference, na.prc, na.prc_code
             ev["kick_deg"] = {c: float(prc.mean_deg[i]) for i, c in enumerate(task.COLORS)}
             ev["kick_std_deg"] = {c: float(prc.std_deg[i]) for i, c in enumerate(task.COLORS)}
             ev["common_offset_deg"] = float(code.common_offset_deg)
@@ -371,7 +380,7 @@ def _classify(model: CTRNN, cfg: TrainConfig, accuracy: dict[str, float] | None,
     label, reason = label_from_evidence(ev)
     ev["reason"] = reason
     ev["seconds"] = time.perf_counter() - t0
-    return MechanismReport(label, _jsonable(ev), fps)
+    return MechanismReport(label, jsonable(ev), fps)
 
 
 def label_from_evidence(ev: dict[str, Any]) -> tuple[str, str]:
@@ -416,22 +425,3 @@ def relabel(row: dict[str, Any]) -> dict[str, Any]:
     e["reason"] = reason
     return {**row, "label": label, "reason": reason, "z3_explains": e.get("z3_explains"),
             "evidence": json.dumps(e, sort_keys=True)}
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        v = float(x)
-        return v if np.isfinite(v) else None
-    if isinstance(x, complex):
-        return [x.real, x.imag]
-    return x

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import task
+from .. import task
 
 Word = tuple[int, ...]
 #: Batched membership oracle: for each word, a bool array of length len(word) + 1

@@ -19,7 +19,11 @@ one-off phase kick: 0 (green), +2 pi / 3 (purple), -2 pi / 3 (red).
   makes it the test bench of `setdyn.analysis`.
 * `fit_handcrafted` fits amplitude, period, offset, initial phase and the
   three kicks to a signal (the network's rPC1) by least squares, with
-  bootstrap confidence intervals over trials and R^2 on held-out trials.
+  bootstrap confidence intervals over trials and R^2 on held-out trials;
+  `fit_oscillator` does it for a network, on the trials `fit_trials()` and
+  scored on `heldout_trials()`.
+
+The paper's values are `setdyn.paper.PAPER_OSCILLATOR`.
 """
 from __future__ import annotations
 
@@ -30,19 +34,13 @@ import numpy as np
 import torch
 from scipy.optimize import least_squares
 
-from . import task
-from .model import Run
+from .. import paper, task
+from ..model import Run
+from ..numerics import jsonable, r_squared, wrap_deg
+from .pca import TrainingPCA, rpc1
+from .simulate import DynamicalSystem, single_thread, trial_rates
 
-#: The paper's published parameters (Fig. 8).
-PAPER_AMPLITUDE = 7.0
-PAPER_PERIOD_MS = 290.0
-PAPER_OFFSET = 1.5
-PAPER_KICKS_DEG: tuple[float, float, float] = (0.0, 120.0, -120.0)  #: green, purple, red
-
-
-def wrap_deg(a: np.ndarray | float) -> np.ndarray:
-    """Angles in degrees wrapped to [-180, 180)."""
-    return (np.asarray(a, dtype=float) + 180.0) % 360.0 - 180.0
+_PAPER = paper.PAPER_OSCILLATOR
 
 
 def _pulse_arrays(onsets_ms: np.ndarray | Sequence, colors: np.ndarray | Sequence) -> tuple[np.ndarray, np.ndarray]:
@@ -69,8 +67,8 @@ def kick_sum(t_ms: np.ndarray, onsets_ms: np.ndarray, colors: np.ndarray, kicks_
 
 
 def handcrafted(t_ms: np.ndarray, onsets_ms: np.ndarray | Sequence, colors: np.ndarray | Sequence,
-                amplitude: float = PAPER_AMPLITUDE, period_ms: float = PAPER_PERIOD_MS,
-                offset: float = PAPER_OFFSET, kicks_deg: Sequence[float] = PAPER_KICKS_DEG,
+                amplitude: float = _PAPER["amplitude"], period_ms: float = _PAPER["period_ms"],
+                offset: float = _PAPER["offset"], kicks_deg: Sequence[float] = paper.PAPER_KICKS_DEG,
                 phase0_deg: float = 0.0, kick_delay_ms: float = 0.0) -> np.ndarray:
     """The handcrafted oscillator f(t) = A sin(2 pi t / T + phi0 + sum of kicks) - offset.
 
@@ -116,10 +114,10 @@ class PlanarOscillator:
     z = 2, invalid ones at z = -1 (thresholds +-0.5 as for the network).
     """
 
-    def __init__(self, period_ms: float = PAPER_PERIOD_MS, kicks_deg: Sequence[float] = PAPER_KICKS_DEG,
+    def __init__(self, period_ms: float = _PAPER["period_ms"], kicks_deg: Sequence[float] = paper.PAPER_KICKS_DEG,
                  contraction: float = 0.5, radial_kicks: Sequence[float] = (0.0, 0.0, 0.0),
-                 phase0_deg: float = 0.0, radius0: float = 1.0, amplitude: float = PAPER_AMPLITUDE,
-                 offset: float = PAPER_OFFSET, dt_ms: float = task.DT_MS, pulse_steps: int = task.PULSE_STEPS,
+                 phase0_deg: float = 0.0, radius0: float = 1.0, amplitude: float = _PAPER["amplitude"],
+                 offset: float = _PAPER["offset"], dt_ms: float = task.DT_MS, pulse_steps: int = task.PULSE_STEPS,
                  trial_steps: int = task.N_STEPS, dtype: torch.dtype = torch.float64) -> None:
         if not 0.0 < contraction <= 1.0:
             raise ValueError(f"contraction per step must be in (0, 1], got {contraction}")
@@ -232,7 +230,7 @@ class OscillatorFit:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("params")
-        return _jsonable(d)
+        return jsonable(d)
 
 
 def _counts(t: np.ndarray, onsets_ms, colors, delay: float) -> np.ndarray:
@@ -263,13 +261,8 @@ def _jac_counts(p: np.ndarray, t: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.stack([x.ravel() for x in cols], 1)
 
 
-def _r2(y: np.ndarray, yhat: np.ndarray) -> float:
-    ss = float(((y - y.mean()) ** 2).sum())
-    return 1.0 - float(((y - yhat) ** 2).sum()) / ss if ss > 0 else float("nan")
-
-
 def fit_handcrafted(t_ms: np.ndarray, y: np.ndarray, onsets_ms: np.ndarray, colors: np.ndarray,
-                    period_ms: float, kicks_deg: Sequence[float] = PAPER_KICKS_DEG,
+                    period_ms: float, kicks_deg: Sequence[float] = paper.PAPER_KICKS_DEG,
                     heldout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                     n_boot: int = 100, seed: int = 0,
                     kick_delay_ms: float | Sequence[float] = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0),
@@ -329,27 +322,46 @@ def fit_handcrafted(t_ms: np.ndarray, y: np.ndarray, onsets_ms: np.ndarray, colo
         yh, oh, ch = heldout
         yh = np.atleast_2d(np.asarray(yh, float))
         pred = _model(p, t, oh, ch, delay)
-        r2, rmse, n_held = _r2(yh, pred), float(np.sqrt(((yh - pred) ** 2).mean())), len(yh)
+        r2, rmse, n_held = r_squared(yh, pred), float(np.sqrt(((yh - pred) ** 2).mean())), len(yh)
     return OscillatorFit(amplitude=float(p[0]), period_ms=float(p[1]), offset=float(p[3]),
                          phase0_deg=float(wrap_deg(np.rad2deg(p[2]))),
                          kick_deg={n: float(wrap_deg(k)) for n, k in zip(task.COLORS, kick)}, kick_ci95_deg=ci,
-                         r2=r2, r2_fit=_r2(y, _model_counts(p, t, counts)), rmse=rmse,
+                         r2=r2, r2_fit=r_squared(y, _model_counts(p, t, counts)), rmse=rmse,
                          n_fit_trials=len(y), n_heldout_trials=n_held, n_boot=n_boot, kick_delay_ms=delay,
                          params=p)
 
 
-def _jsonable(obj):
-    """Numpy scalars/arrays -> Python floats/lists, NaN -> None, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if not np.isfinite(obj) else float(obj)
-    return obj
+# ---------------------------------------------------------------- the fit to a network
+
+def fit_trials() -> task.TrialSet:
+    """The trials the oscillator is fitted on: the 27 test trials with the training config's test onsets."""
+    return task.test_set(seed=paper.TEST_ONSET_SEED)
+
+
+def heldout_trials() -> task.TrialSet:
+    """The held-out trials the fit's R^2 is scored on: 27 combinations x 4 fresh onset draws (108 trials)."""
+    return task.fresh_set(paper.HELDOUT_ONSET_SEED, paper.HELDOUT_DRAWS)
+
+
+@single_thread
+def fit_oscillator(system: DynamicalSystem, pca: TrainingPCA, angle_deg: float, period_ms: float,
+                   kicks_deg: Sequence[float], fit_on: task.TrialSet | None = None,
+                   heldout: task.TrialSet | None = None, n_boot: int = 100, seed: int = 0) -> OscillatorFit:
+    """Least-squares fit of the handcrafted oscillator to the network's rPC1.
+
+    Fits A, T, phi0, offset and the three kicks to rPC1(t) of the trials
+    `fit_on` (default `fit_trials()`), sampled at t = 10, 20, ... 500 ms
+    (rates after each step); R^2 on the trials `heldout` (default
+    `heldout_trials()`); 95% bootstrap CIs of the kicks. Starting values:
+    period_ms and kicks_deg (the measured period and kicks, deg).
+    """
+    fit_on = fit_on if fit_on is not None else fit_trials()
+    heldout = heldout if heldout is not None else heldout_trials()
+
+    def signal(tr: task.TrialSet) -> np.ndarray:
+        return rpc1(pca, trial_rates(system, tr.codes), angle_deg)
+
+    t_ms = (np.arange(fit_on.codes.shape[1]) + 1) * task.DT_MS
+    held = (signal(heldout), heldout.onsets * task.DT_MS, heldout.colors)
+    return fit_handcrafted(t_ms, signal(fit_on), fit_on.onsets * task.DT_MS, fit_on.colors,
+                           period_ms, kicks_deg, heldout=held, n_boot=n_boot, seed=seed)
