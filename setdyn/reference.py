@@ -27,17 +27,9 @@ exactly so (code n drives x_{n+1}, as in ``CTRNN.run``); no pulse edge of
 the 567 trials lies within 1 us of a grid time, so rounding of t cannot
 change them.
 
-Rotation angles. PC signs are arbitrary (setdyn fixes each PC's largest
-loading positive; the reference's MultivariateStats PCA leaves them as
-LAPACK returns them), so a rotation angle means nothing until the signs are
-fixed. :func:`rotation_in_paper_convention` uses one convention for every
-network: PC1 is signed so that the trials that end valid lie on average on
-its negative side (valid trials end low on rPC1, as on the paper's
-oscillator), and the angle is measured from PC1 in the direction in which
-the free-running cycle turns, which makes the sign of PC2 irrelevant. On
-the paper's network this reproduces the paper's figure (its rotation of
-60 degrees; setdyn's scan gives 120.5 in setdyn's signs, 59.5 in this
-convention).
+Rotation angles are reported in the PC sign convention of
+:mod:`setdyn.pc_convention`, in which the paper's network gives the paper's
+60 degrees (59.5; setdyn's own signs give 120.5).
 """
 from __future__ import annotations
 
@@ -49,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import analysis, paper, task
+from . import analysis, paper, pc_convention, task
 from .julia_serialization import JuliaObject, JuliaType, read_values
 from .model import CTRNN, accuracy
 from .oscillator import handcrafted
@@ -439,64 +431,11 @@ def analyze(ref: Reference, progress: bool = False) -> dict:
     return analysis.analyze(ref.model, training_seed=0, progress=progress)
 
 
-# ---------------------------------------------------------------- rotation angles and the oscillator
+# ---------------------------------------------------------------- the paper's figures
 
 #: The reference's hand-set oscillator applies a pulse's kick at the pulse's second sample, 10 ms after
 #: its onset (Julia parses `phase != 1 & skip == true` as `phase != (1 & skip) == true`).
 REFERENCE_KICK_DELAY_MS = 10.0
-
-
-@dataclass(frozen=True)
-class PCFrame:
-    """The convention that makes rotation angles comparable (see the module docstring).
-
-    pc1_sign: +1 or -1, the sign given to setdyn's PC1 so that valid trials end
-    on its negative side on average; turn: +1 if the free-running cycle turns
-    from PC1 towards PC2 in that frame, -1 otherwise.
-    """
-
-    pc1_sign: int
-    turn: int
-
-    def from_setdyn(self, angle_deg: float) -> float:
-        """Angle (deg, (-180, 180]) in this convention of the rPC1 axis at `angle_deg` in setdyn's
-        (``analysis.rotate_pc``: counterclockwise from setdyn's PC1 towards its PC2)."""
-        a = np.deg2rad(angle_deg)
-        return float(self.turn * np.rad2deg(np.arctan2(np.sin(a), self.pc1_sign * np.cos(a))))
-
-    def to_setdyn(self, angle_deg: float) -> float:
-        """The inverse of :meth:`from_setdyn`, in [0, 360)."""
-        a = np.deg2rad(self.turn * angle_deg)
-        return float(np.mod(np.rad2deg(np.arctan2(np.sin(a), self.pc1_sign * np.cos(a))), 360.0))
-
-
-def pc_frame(system: analysis.DynamicalSystem, pca: analysis.TrainingPCA, valid: np.ndarray,
-             n_steps: int = paper.N_STEPS) -> PCFrame:
-    """The angle convention for a network: PC1's sign from the trials' end points (valid: B bools, one per
-    training trial of `pca`), the turning direction from its input-free run over n_steps from x0.
-
-    Raises ValueError when the free run does not turn at least half a turn (no cycle to orient by).
-    """
-    valid = np.asarray(valid, bool)
-    end = pca.scores[:, -1, 0]
-    if valid.shape != end.shape or valid.all() or not valid.any():
-        raise ValueError(f"valid must mark valid and invalid trials among the {len(end)} trials of the PCA")
-    s1 = -1 if end[valid].mean() > 0 else 1
-    with torch.no_grad():
-        rates = analysis.activation(system, torch.as_tensor(analysis.free_trajectory(system, n_steps)[1:])).numpy()
-    xy = pca.project(rates)[:, :2]
-    turns = np.unwrap(np.arctan2(xy[:, 1], s1 * xy[:, 0]))
-    total = (turns[-1] - turns[0]) / (2 * np.pi)
-    if abs(total) < 0.5:
-        raise ValueError(f"the input-free run turns only {total:+.2f} times in PC1-PC2 in {n_steps} steps: "
-                         "no cycle to orient the angle by")
-    return PCFrame(s1, 1 if total > 0 else -1)
-
-
-def rotation_in_paper_convention(system: analysis.DynamicalSystem, pca: analysis.TrainingPCA, valid: np.ndarray,
-                                 angle_deg: float) -> float:
-    """A setdyn rotation angle (deg) in the convention of :class:`PCFrame` (the paper's figure's)."""
-    return pc_frame(system, pca, valid).from_setdyn(angle_deg)
 
 
 def paper_oscillator_r2(system: analysis.DynamicalSystem, pca: analysis.TrainingPCA, angle_deg: float,
@@ -528,7 +467,7 @@ def paper_figures(ref: Reference, n_boot: int = 0) -> dict[str, Any]:
     pca = analysis.training_pca(model, trials=train)
     valid = train.targets > 0
     rot = analysis.best_rotation(pca.scores[:, -1, :2], valid)
-    frame = pc_frame(model, pca, valid)
+    frame = pc_convention.pc_frame(model, pca, valid)
     paper_angle = frame.to_setdyn(paper.PAPER_ROTATION_DEG)
     fit = analysis.fit_oscillator(model, pca, rot.best_angle_deg, cyc.period_ms, prc.mean_deg,
                                   fit_trials=test, heldout_trials=train, n_boot=n_boot)
