@@ -89,6 +89,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    if args.reference:
+        from . import reference
+
+        print(json.dumps(reference.accuracies(_load_reference(args.reference)), indent=1))
+        return
     model = _load(args.weights)
     meta = weights.load_meta(args.weights)
     cfg = TrainConfig.from_dict(meta["config"])
@@ -128,6 +133,11 @@ def cmd_search_seed(args: argparse.Namespace) -> None:
 def cmd_analyze(args: argparse.Namespace) -> None:
     from . import analysis
 
+    if args.reference:
+        from . import reference
+
+        print(json.dumps(reference.analyze(_load_reference(args.reference), progress=True), indent=1))
+        return
     model = _load(args.weights)
     seed = weights.load_meta(args.weights).get("config", {}).get("seed", 0)
     print(json.dumps(analysis.analyze(model, training_seed=seed, progress=True), indent=1))
@@ -150,6 +160,24 @@ def _load(path: str):
         raise CliError(str(e)) from None
 
 
+def _load_reference(directory: str):
+    """The paper's reference network and trials from a checkout of its repository or a folder of its files."""
+    from . import reference
+
+    try:
+        return reference.load_reference(directory)
+    except (FileNotFoundError, ValueError) as e:
+        raise CliError(str(e)) from None
+
+
+def _weights_or_reference(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--weights", default=str(weights.PRETRAINED))
+    g.add_argument("--reference", metavar="DIR",
+                   help="the paper's own network and trials instead: a checkout of keith-murray/ctrnn-julia "
+                        "(data/, data/models/) or a folder holding data_540.jls, data_27.jls and model_31.jls")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m setdyn", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -165,7 +193,7 @@ def parser() -> argparse.ArgumentParser:
                         f"engine recorded in that file ({LEGACY_ENGINE} if it records none)")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="print the four accuracies of a weight file as JSON")
-    e.add_argument("--weights", default=str(weights.PRETRAINED))
+    _weights_or_reference(e)
     e.set_defaults(func=cmd_evaluate)
     s = sub.add_parser("search-seed", help="find the first seed meeting the selection rule and ship it")
     s.add_argument("--out", default=str(weights.DATA_DIR))
@@ -176,7 +204,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"gradients (see train --engine); the shipped model was searched with {LEGACY_ENGINE}")
     s.set_defaults(func=cmd_search_seed)
     a = sub.add_parser("analyze", help="measure the mechanism; prints one JSON object")
-    a.add_argument("--weights", default=str(weights.PRETRAINED))
+    _weights_or_reference(a)
     a.set_defaults(func=cmd_analyze)
     from . import sweep
 
