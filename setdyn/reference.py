@@ -44,8 +44,8 @@ import torch
 from . import analysis, paper, pc_convention, task
 from .julia_serialization import JuliaObject, JuliaType, read_values
 from .model import CTRNN, accuracy
-from .oscillator import handcrafted
-from .train import TrainConfig, evaluate
+from .analysis.oscillator import handcrafted
+from .training import TrainConfig, evaluate
 
 
 # ---------------------------------------------------------------- the three files
@@ -462,7 +462,7 @@ def paper_figures(ref: Reference, n_boot: int = 0) -> dict[str, Any]:
     is fitted to the 27 test trials and scored on the 540 training trials.
     """
     model, train, test = ref.model, ref.train.trial_set(), ref.test.trial_set()
-    cyc = analysis.cycle_analysis(model)
+    cyc = analysis.free_run_dynamics(model)
     phase_ref = analysis.phase_reference(model, cyc)
     prc = analysis.phase_response_curve(model, phase_ref)
     tp = analysis.trial_phases(model, phase_ref, train.colors, train.onsets)
@@ -473,7 +473,7 @@ def paper_figures(ref: Reference, n_boot: int = 0) -> dict[str, Any]:
     frame = pc_convention.pc_frame(model, pca, valid)
     paper_angle = frame.to_setdyn(paper.PAPER_ROTATION_DEG)
     fit = analysis.fit_oscillator(model, pca, rot.best_angle_deg, cyc.period_ms, prc.mean_deg,
-                                  fit_trials=test, heldout_trials=train, n_boot=n_boot)
+                                  fit_on=test, heldout=train, n_boot=n_boot)
 
     def rel(k: np.ndarray) -> list[float]:
         return [float(v) for v in (np.asarray(k) - k[0] + 180.0) % 360.0 - 180.0]

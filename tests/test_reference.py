@@ -113,7 +113,7 @@ def test_network_is_the_reference_dynamics(ref):
 
 
 def test_noise_free_accuracy_is_100_percent_and_transposing_j_breaks_it(ref):
-    from setdyn.train import evaluate
+    from setdyn.training import evaluate
 
     assert evaluate(ref.model, ref.train.trial_set())[0] == 1.0
     assert evaluate(ref.model, ref.test.trial_set())[0] == 1.0
