@@ -21,8 +21,8 @@ classify each one's mechanism, and count how often each mechanism appears.
 * `setdyn.sweep.ship`: writes the chapter's data from a sweep directory;
 * `setdyn.sweep.cli`: the ``sweep`` subcommand (registered by `setdyn.cli`).
 
-Running a sweep on a Dask cluster or on SLURM: README, section "Sweeps", and
-the book's appendix "How the pages work" (section "Sweeps on a cluster").
+Running a sweep on a Dask cluster or on SLURM: the book's appendix
+(``book/machinery.md``, section "Sweeps").
 
 This package imports none of its modules here, so ``import setdyn.sweep.table``
 stays light; import the module you need.
