@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from dask.distributed import LocalCluster
 from sklearn.decomposition import PCA
 
-from setdyn import cli
+from setdyn import cli, weights
 from setdyn.errors import CliError
 from setdyn.mechanism import LEARNED_ACC
 from setdyn.sweep import figures, grid, run, stats, table, worker
-from setdyn.sweep.ship import pc_plane
+from setdyn.sweep.ship import pc_plane, portraits
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -209,8 +210,6 @@ def test_workers_can_keep_heap_memory_for_reuse():
 # --- running sweeps ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster():
-    from dask.distributed import LocalCluster
-
     c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     yield c
     c.close()
@@ -280,9 +279,6 @@ def test_python_m_setdyn_analyze_and_search_seed(tmp_path):
 
 
 def test_gallery_portraits_of_the_shipped_network():
-    from setdyn import weights
-    from setdyn.sweep.ship import portraits
-
     model = weights.load(weights.PRETRAINED)
     before = model.J.detach().clone()
     data = portraits([("book", "phase-oscillator", model)], n_free=60, draws=1)
