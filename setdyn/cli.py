@@ -1,4 +1,10 @@
-"""Command line: `python -m setdyn {train,evaluate,search-seed,analyze} ...`.
+"""Command line: `python -m setdyn {train,evaluate,search-seed,analyze,sweep} ...`.
+
+The subcommands train, evaluate, search-seed and analyze are defined here;
+every other part of setdyn that has a subcommand provides a
+``register(subparsers)`` function and is listed in `PROVIDERS` (the sweep:
+`setdyn.sweep.cli`). Providers raise `setdyn.errors.CliError`, so none of them
+imports this module.
 
 Errors (missing file, wrong shapes, wrong format version, bad arguments) print
 one line on stderr and exit with code 2, no traceback.
@@ -15,17 +21,18 @@ from typing import Any, Sequence
 import torch
 
 from . import weights
+from .errors import CliError
+from .paper import ACCEPT
+from .sweep import cli as sweep_cli
 from .training import ENGINE_CHOICES, TrainConfig, evaluate_all, resolve_engine, train
 
-ACCEPT = {"train_acc_noisy": 0.96, "test_acc_clean": 1.0, "fresh_acc_clean": 0.99}
-SELECTION_RULE = ("the first seed counting from 0 whose trained network reaches noisy train accuracy >= 0.96, "
-                  "noise-free test accuracy = 1.0, noise-free accuracy >= 0.99 on 27 x 20 fresh onset draws, "
+#: Modules that add subcommands, each with a function ``register(subparsers)``.
+PROVIDERS = (sweep_cli,)
+SELECTION_RULE = ("the first seed counting from 0 whose trained network reaches noisy train accuracy >= "
+                  f"{ACCEPT['train_acc_noisy']}, noise-free test accuracy = {ACCEPT['test_acc_clean']}, noise-free "
+                  f"accuracy >= {ACCEPT['fresh_acc_clean']} on 27 x 20 fresh onset draws, "
                   "and whose noise-free, input-free trajectory is a limit cycle (period >= 80 ms) that keeps "
                   "oscillating to the end of the 500 ms trial")
-
-
-class CliError(Exception):
-    """An error reported as one line on stderr with exit code 2."""
 
 
 def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: str = "auto") -> dict[str, Any]:
@@ -105,13 +112,16 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_search_seed(args: argparse.Namespace) -> None:
     """Train seeds 0, 1, ... (two at a time) and ship the first that meets the rule."""
+    if args.epochs is not None and args.epochs < 1:
+        raise CliError(f"--epochs must be a positive number of epochs, got {args.epochs}")
+    recipe = {} if args.epochs is None else {"max_epochs": args.epochs}
     tried: list[dict[str, Any]] = []
     found = None
     seed = args.start
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         while found is None and seed < args.start + args.max_seeds:
             seeds = list(range(seed, min(seed + args.jobs, args.start + args.max_seeds)))
-            results = list(pool.map(_train_and_judge, [TrainConfig(seed=s).to_dict() for s in seeds],
+            results = list(pool.map(_train_and_judge, [TrainConfig(seed=s, **recipe).to_dict() for s in seeds],
                                     [False] * len(seeds), [args.engine] * len(seeds)))
             for s, r in zip(seeds, results):
                 summary = {"seed": s, "passed": r["passed"], "epochs": r["epochs"], **r["accuracy"],
@@ -200,16 +210,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--start", type=int, default=0)
     s.add_argument("--max-seeds", type=int, default=40)
     s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--epochs", type=int, help="maximum epochs per seed (default 2500, the recipe's)")
     s.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                    help=f"gradients (see train --engine); the shipped model was searched with {LEGACY_ENGINE}")
     s.set_defaults(func=cmd_search_seed)
     a = sub.add_parser("analyze", help="measure the mechanism; prints one JSON object")
     _weights_or_reference(a)
     a.set_defaults(func=cmd_analyze)
-    from . import sweep
-
-    w = sweep.add_arguments(sub.add_parser("sweep", help="train and classify many networks (seeds x alpha x noise)"))
-    w.set_defaults(func=sweep.cli_entry)
+    for provider in PROVIDERS:
+        provider.register(sub)
     return p
 
 
