@@ -40,7 +40,7 @@ from lab_helpers import (
     make_app_dir,
     run_postbuild,
 )
-from setdyn.build_book import is_notebook, page_source, toc_files
+from setdyn.book.build import is_notebook, page_source, toc_files
 
 SHOTS = SCREENSHOTS / "lab"
 #: What a Binder launch button asks JupyterLab to open (``urlpath`` of the Binder URL).

@@ -18,7 +18,7 @@ import sys
 import jupytext
 import pytest
 
-from setdyn.build_book import notebook_chapters
+from setdyn.book.build import notebook_chapters
 
 from conftest import ROOT
 

@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from setdyn import figures, task
+from setdyn import task
+from setdyn.viz import figures
 from setdyn.automaton import z3_automaton
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from setdyn import analysis, task, widgets
+from setdyn import analysis, paper, task
+from setdyn.viz import explorers as widgets
 from setdyn.display import WIDGET_MIME
 
 COMBOS = task.all_combinations()
@@ -53,7 +54,7 @@ def test_oscillator_matches_the_formula_and_setdyn_oscillator():
     t = np.arange(0, 501, 1.0)
     for seq in COMBOS:
         ons = [50.0, 150.0, 250.0]
-        f = widgets.oscillator(t, seq, ons, **widgets.PAPER_OSCILLATOR)
+        f = widgets.oscillator(t, seq, ons, **widgets.PAPER_PARAMS)
         assert np.abs(f - reference_oscillator(t, seq, ons)).max() < 1e-9
         assert np.abs(f - handcrafted(t, [ons], [list(seq)])[0]).max() < 1e-12
 
@@ -61,7 +62,7 @@ def test_oscillator_matches_the_formula_and_setdyn_oscillator():
 def test_oscillator_ends_low_on_valid_trials_as_published():
     """paper.md: the published oscillator ends at -8.4 on valid trials, +1.0 / +2.9 on invalid ones."""
     for seq in COMBOS:
-        f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **widgets.PAPER_OSCILLATOR)[0]
+        f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **widgets.PAPER_PARAMS)[0]
         if task.is_valid_set(seq):
             assert f_end == pytest.approx(-8.4, abs=0.05)
         else:
@@ -70,14 +71,14 @@ def test_oscillator_ends_low_on_valid_trials_as_published():
 
 def test_oscillator_verdict_is_the_set_rule_for_all_27():
     for seq in COMBOS:
-        ph = widgets.oscillator_phase(seq, **widgets.PAPER_OSCILLATOR)
+        ph = widgets.oscillator_phase(seq, **widgets.PAPER_PARAMS)
         assert ph.verdict == ("valid" if task.is_valid_set(seq) else "invalid"), task.sequence_name(seq)
         assert ph.valid_phase == pytest.approx(360 * 500 / 290 % 360)
         assert ph.off_by in (0.0, 120.0, -120.0)
     # swapped kicks (purple -120, red +120) still recognise SETs; 100-degree kicks do not
-    swapped = {**widgets.PAPER_OSCILLATOR, "kicks_deg": [0, -120, 120]}
+    swapped = {**widgets.PAPER_PARAMS, "kicks_deg": [0, -120, 120]}
     assert all((widgets.oscillator_phase(s, **swapped).verdict == "valid") == task.is_valid_set(s) for s in COMBOS)
-    wrong = {**widgets.PAPER_OSCILLATOR, "kicks_deg": [0, 100, -100]}
+    wrong = {**widgets.PAPER_PARAMS, "kicks_deg": [0, 100, -100]}
     assert any((widgets.oscillator_phase(s, **wrong).verdict == "valid") != task.is_valid_set(s) for s in COMBOS)
 
 
@@ -130,7 +131,7 @@ def test_network_run_matches_model(explorer_net):
         np.testing.assert_allclose(rates[0, 1:], run.rates[i].numpy())
         np.testing.assert_allclose(z[0, 1:], run.outputs[i].numpy())
         np.testing.assert_allclose(rates[0, 0], np.tanh(net.model.x0.detach().numpy()))
-        assert widgets.answer(z[0, -1]) == ("valid" if task.is_valid_set(seq) else "invalid")
+        assert paper.verdict(z[0, -1]) == ("valid" if task.is_valid_set(seq) else "invalid")
 
 
 def _payload(page: str) -> dict:
@@ -153,7 +154,7 @@ def test_exported_weights_are_the_shipped_float32(explorer_net, pages):
 
 
 def test_static_html(pages):
-    from setdyn import _sphinx_ext
+    from setdyn.book import sphinx_ext as _sphinx_ext
 
     markers = getattr(_sphinx_ext, "PLOTLY_MARKERS", None) or (_sphinx_ext.PLOTLY_MARKER,)
 

@@ -1,4 +1,4 @@
-"""The in-browser explorers (setdyn.widgets + setdyn/js/explorer.js) in headless Chromium.
+"""The in-browser explorers (setdyn.viz.explorers + setdyn/viz/js/explorer.js) in headless Chromium.
 
 Each explorer is written into a page of its own (plus one page with both) that
 loads plotly.js from the installed plotly package, served from a temporary
@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 import torch
 
-from setdyn import task, widgets
+from setdyn import task
+from setdyn.viz import explorers as widgets
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, explorer_net):
     """Base URL of a local server with oscillator.html, network.html, both.html and no-plotly.html."""
-    from setdyn._sphinx_ext import plotly_js_source
+    from setdyn.book.sphinx_ext import plotly_js_source
 
     root = tmp_path_factory.mktemp("explorers")
     shutil.copyfile(plotly_js_source(), root / "plotly.min.js")
@@ -142,7 +143,7 @@ def test_js_simulation_matches_torch(guarded_page, site, explorer_net):
         assert drp < 1e-4, (label, drp)
         # the network's answers agree with Python's
         js_answers = gp.page.evaluate("(zs) => zs.map(setdynExplorers.answer)", js_z[:, -1].tolist())
-        assert js_answers == [widgets.answer(v) for v in z[:, -1]]
+        assert js_answers == [paper.verdict(v) for v in z[:, -1]]
     gp.assert_clean("network explorer")
 
 
@@ -205,9 +206,9 @@ def test_oscillator_verdict_and_values_all_27(guarded_page, site, explorer_net):
         verdict = page.get_attribute(".sx-verdict", "data-verdict")
         truth = "valid" if task.is_valid_set(seq) else "invalid"
         assert verdict == truth, (task.sequence_name(seq), verdict)
-        assert widgets.oscillator_phase(seq, **widgets.PAPER_OSCILLATOR).verdict == truth
+        assert widgets.oscillator_phase(seq, **widgets.PAPER_PARAMS).verdict == truth
         last = page.evaluate(f"() => ({{f: {INST}.last.f, rpc1: Array.from({INST}.last.rpc1)}})")
-        f_py = widgets.oscillator(fine, seq, onsets_ms, **widgets.PAPER_OSCILLATOR)
+        f_py = widgets.oscillator(fine, seq, onsets_ms, **widgets.PAPER_PARAMS)
         assert np.abs(np.array(last["f"]) - f_py).max() < 1e-9
         rates, _ = explorer_net.run(seq, onsets_ms)
         assert np.abs(np.array(last["rpc1"]) - explorer_net.rpc1(explorer_net.project(rates[0]))).max() < 1e-4
@@ -253,7 +254,7 @@ def test_network_answers_all_27(guarded_page, site, explorer_net):
         z = explorer_net.model.run(trials.codes).outputs.numpy()
     for i, seq in enumerate(COMBOS):
         pick(page, seq)
-        assert page.get_attribute(".sx-verdict", "data-answer") == widgets.answer(z[i, -1]), task.sequence_name(seq)
+        assert page.get_attribute(".sx-verdict", "data-answer") == paper.verdict(z[i, -1]), task.sequence_name(seq)
         js_z = np.array(page.evaluate(f"() => Array.from({INST}.last.z)"))
         assert np.abs(js_z - z[i]).max() < 1e-4
     # other onsets, typed: a few trials of the 27-trial test set with random onsets
@@ -263,7 +264,7 @@ def test_network_answers_all_27(guarded_page, site, explorer_net):
         assert page.inner_text(".sx-message") == ""
         with torch.no_grad():
             zi = explorer_net.model.run(task.stimulus(seq, ons)[None]).outputs[0, -1].item()
-        assert page.get_attribute(".sx-verdict", "data-answer") == widgets.answer(zi)
+        assert page.get_attribute(".sx-verdict", "data-answer") == paper.verdict(zi)
     gp.assert_clean("network explorer")
 
 

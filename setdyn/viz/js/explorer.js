@@ -1,7 +1,7 @@
 /* setdyn explorers: the paper's handcrafted oscillator and the trained CT-RNN,
  * both computed in the reader's browser.
  *
- * setdyn/widgets.py inlines this file into the page once per explorer (the
+ * setdyn/viz/explorers/static.py inlines this file into the page once per explorer (the
  * guard below makes a second copy a no-op) followed by
  * `setdynExplorers.mount(root)`. The root element holds the data as JSON in
  * a script element of type application/json and class sx-data. Plotting needs
@@ -19,7 +19,6 @@
   if (window.setdynExplorers) return;
 
   const DEG = Math.PI / 180;
-  const VALID_TOLERANCE_DEG = 60; // half the distance between the automaton's phase states
 
   // ------------------------------------------------------------------ data
 
@@ -139,9 +138,10 @@
     return { pc1: pc1, pc2: pc2, rpc1: rpc1 };
   }
 
-  /** The network's answer from its final output: the accuracy rule of setdyn.model.accuracy. */
-  function answer(zLast) {
-    return zLast > 0.5 ? "valid" : zLast < -0.5 ? "invalid" : "undecided";
+  /** The network's answer from its final output (setdyn.paper.verdict); the threshold (0.5 in the
+   * paper) comes from the exported data, task.decision_threshold, never typed here. */
+  function answer(zLast, threshold) {
+    return zLast > threshold ? "valid" : zLast < -threshold ? "invalid" : "undecided";
   }
 
   // ------------------------------------------------------------------ the task
@@ -208,17 +208,17 @@
 
   /**
    * Phases (deg) at the end of the trial: without kicks (the valid phase), after each pulse,
-   * and the verdict: valid iff the kicks add up to within 60 deg of a whole turn
+   * and the verdict: valid iff the kicks add up to within task.valid_tolerance_deg (60) of a whole turn
    * (the final phase equals the valid phase in the paper's automaton, where kicks are 0, +-120).
    */
-  function oscillatorPhase(p, seq, tEndMs) {
+  function oscillatorPhase(p, seq, tEndMs, toleranceDeg) {
     const validPhase = wrap360((p.phase0_deg || 0) + 360 * tEndMs / p.period_ms);
     const path = [validPhase];
     let sum = 0;
     seq.forEach(function (c) { sum += p.kicks_deg[c]; path.push(wrap360(validPhase + sum)); });
     const offBy = wrap180(sum);
     return { validPhase: validPhase, path: path, finalPhase: path[path.length - 1], offBy: offBy,
-      verdict: Math.abs(offBy) < VALID_TOLERANCE_DEG ? "valid" : "invalid" };
+      verdict: Math.abs(offBy) < toleranceDeg ? "valid" : "invalid" };
   }
 
   function rSquared(model, target) {
@@ -393,7 +393,7 @@
       const noKick = oscillator(p, [], [], fine);
       const rpc1 = networkRpc1(seq, onsets);
       const fCoarse = oscillator(p, seq, onsets, coarse);
-      const ph = oscillatorPhase(p, seq, tEnd);
+      const ph = oscillatorPhase(p, seq, tEnd, task.valid_tolerance_deg);
       const truth = isValidSet(seq) ? "valid" : "invalid";
       const r2 = rSquared(fCoarse, rpc1);
       const hex = seq.map(function (c) { return task.hex[c]; });
@@ -404,7 +404,7 @@
           line: { color: "#1f5fa8", width: 2.5 } },
         { x: fine, y: f, name: "f(t) (same as above)", mode: "lines", xaxis: "x2", yaxis: "y2", showlegend: false,
           line: { color: "#222", width: 1, dash: "dash" }, opacity: 0.5, hoverinfo: "skip" },
-        { type: "barpolar", r: [1.15], theta: [ph.validPhase], width: [2 * VALID_TOLERANCE_DEG], name: "valid zone",
+        { type: "barpolar", r: [1.15], theta: [ph.validPhase], width: [2 * task.valid_tolerance_deg], name: "valid zone",
           marker: { color: "rgba(92,214,41,0.22)", line: { width: 0 } }, hoverinfo: "skip", showlegend: false },
         { type: "scatterpolar", r: [1, 1, 1, 1], theta: ph.path, mode: "lines+markers+text", name: "phase after each colour",
           text: ["", "1", "2", "3"], textposition: "middle right", showlegend: false,
@@ -494,7 +494,7 @@
       const codes = stimulus(task, seq, onsets);
       const run = simulate(net, codes, 0, 0);
       const pc = project(net, run.rates);
-      const zLast = run.z[task.n_steps - 1], ans = answer(zLast);
+      const zLast = run.z[task.n_steps - 1], ans = answer(zLast, task.decision_threshold);
       const truth = isValidSet(seq) ? "valid" : "invalid";
       // noisy repeats: seeds seed, seed+1, ...
       const nz = { t: [], z: [], x: [], y: [], ex: [], ey: [], correct: 0 };
@@ -507,7 +507,7 @@
           nz.x.push.apply(nz.x, withStart(start.pc1[0], pn.pc1).concat([null]));
           nz.y.push.apply(nz.y, withStart(start.pc2[0], pn.pc2).concat([null]));
           nz.ex.push(pn.pc1[task.n_steps - 1]); nz.ey.push(pn.pc2[task.n_steps - 1]);
-          if (answer(rn.z[task.n_steps - 1]) === truth) nz.correct += 1;
+          if (answer(rn.z[task.n_steps - 1], task.decision_threshold) === truth) nz.correct += 1;
         }
       }
       const codeColor = Array.from(codes, function (c) { return c >= 0 ? task.hex[c] : "#1f5fa8"; });
@@ -548,7 +548,7 @@
         yaxis: { anchor: "x", title: { text: "output z" }, range: [-2, 2] },
         xaxis2: { domain: [0.56, 1], anchor: "y2", title: { text: "PC1" }, range: [-extent * 1.15, extent * 1.15] },
         yaxis2: { anchor: "x2", title: { text: "PC2" }, scaleanchor: "x2", range: [-extent * 1.15, extent * 1.15] },
-        shapes: pulseShapes(task, seq, onsets, [["x", "y"]]).concat([0.5, -0.5].map(function (v) {
+        shapes: pulseShapes(task, seq, onsets, [["x", "y"]]).concat([task.decision_threshold, -task.decision_threshold].map(function (v) {
           return { type: "line", xref: "x", yref: "y", x0: 0, x1: tEnd, y0: v, y1: v, line: { color: "#777", width: 1, dash: "dot" } };
         })),
       };
@@ -558,7 +558,7 @@
       verdictBox.innerHTML = "";
       verdictBox.append(
         el("strong", { class: "sx-" + ans, text: "Network: " + ans + " " }),
-        el("span", { text: "(z = " + zLast.toFixed(2) + " at " + tEnd + " ms; above 0.5 means valid, below \u22120.5 invalid). " +
+        el("span", { text: "(z = " + zLast.toFixed(2) + " at " + tEnd + " ms; above " + task.decision_threshold + " means valid, below \u2212" + task.decision_threshold + " invalid). " +
           seqName(task, seq) + " is " + (truth === "valid" ? "a SET" : "not a SET") + (ans === truth ? " \u2714." : " \u2718.") +
           (inst.noisy ? " With noise (std " + noise.value() + "): " + nz.correct + " of " + nTrials + " runs answered correctly." : "") }));
       inst.last = { z: run.z, pc: pc, answer: ans, noisyCorrect: nz.correct };
