@@ -48,15 +48,12 @@ def reference_oscillator(t_ms, seq, onsets_ms, amplitude=7.0, period_ms=290.0, o
     return np.array(out)
 
 
-def test_oscillator_matches_the_formula_and_setdyn_oscillator():
-    from setdyn.oscillator import handcrafted
-
+def test_oscillator_matches_the_formula_written_out():
     t = np.arange(0, 501, 1.0)
     for seq in COMBOS:
         ons = [50.0, 150.0, 250.0]
         f = widgets.oscillator(t, seq, ons, **widgets.PAPER_PARAMS)
         assert np.abs(f - reference_oscillator(t, seq, ons)).max() < 1e-9
-        assert np.abs(f - handcrafted(t, [ons], [list(seq)])[0]).max() < 1e-12
 
 
 def test_oscillator_ends_low_on_valid_trials_as_published():
@@ -73,13 +70,35 @@ def test_oscillator_verdict_is_the_set_rule_for_all_27():
     for seq in COMBOS:
         ph = widgets.oscillator_phase(seq, **widgets.PAPER_PARAMS)
         assert ph.verdict == ("valid" if task.is_valid_set(seq) else "invalid"), task.sequence_name(seq)
-        assert ph.valid_phase == pytest.approx(360 * 500 / 290 % 360)
         assert ph.off_by in (0.0, 120.0, -120.0)
-    # swapped kicks (purple -120, red +120) still recognise SETs; 100-degree kicks do not
+    # swapped kicks (purple -120, red +120) still recognise SETs
     swapped = {**widgets.PAPER_PARAMS, "kicks_deg": [0, -120, 120]}
     assert all((widgets.oscillator_phase(s, **swapped).verdict == "valid") == task.is_valid_set(s) for s in COMBOS)
+
+
+def test_oscillator_verdict_with_100_degree_kicks_misjudges_exactly_ppp_and_rrr():
+    """Kicks 0, +100, -100 add up to 100 (n_purple - n_red) degrees: a whole turn only when purple and
+    red are equally many. Among the 27 triples that misjudges exactly PPP and RRR (300 = -60 degrees,
+    not within the 60-degree tolerance), which are SETs."""
     wrong = {**widgets.PAPER_PARAMS, "kicks_deg": [0, 100, -100]}
-    assert any((widgets.oscillator_phase(s, **wrong).verdict == "valid") != task.is_valid_set(s) for s in COMBOS)
+    misjudged = {task.sequence_name(s) for s in COMBOS
+                 if (widgets.oscillator_phase(s, **wrong).verdict == "valid") != task.is_valid_set(s)}
+    assert misjudged == {"PPP", "RRR"}
+
+
+def test_oscillator_phases_are_the_phases_of_the_oscillator_curve():
+    """The phases oscillator_phase reports are those of the curve oscillator() draws: without kicks
+    f(500 ms) = A sin(valid phase) - c, and for every trial f(500 ms) = A sin(final phase) - c."""
+    p = widgets.PAPER_PARAMS
+    f_free = widgets.oscillator([500.0], [], [], **p)[0]
+    ph0 = widgets.oscillator_phase([], **p)
+    assert f_free == pytest.approx(p["amplitude"] * np.sin(np.deg2rad(ph0.valid_phase)) - p["offset"], abs=1e-9)
+    # 500 ms is 1.7241 turns of a 290 ms period: the kick-free phase is 0.7241 turn = 260.69 degrees
+    assert ph0.valid_phase == pytest.approx(260.69, abs=0.01)
+    for seq in COMBOS:
+        ph = widgets.oscillator_phase(seq, **p)
+        f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **p)[0]
+        assert f_end == pytest.approx(p["amplitude"] * np.sin(np.deg2rad(ph.final_phase)) - p["offset"], abs=1e-9)
 
 
 def test_onsets_in_ms_follow_the_task_rules():

@@ -40,7 +40,12 @@ PAGE = """<!doctype html>
 {body}
 </body></html>
 """
-LATENCY_BOUND_MS = 200.0
+#: Medians recorded with benchmarks/browser_speed.py in headless Chromium on the development machine
+#: (README, "Explorer speed"): oscillator slider update 36 ms, network colour click 58 ms.
+RECORDED_LATENCY_MS = {"oscillator slider update (recompute + Plotly.react)": 36.0,
+                       "network: colour click update (simulate + Plotly.react)": 58.0}
+#: Allowed slow-down against the recorded medians: the test machine's 2 cores are shared with other jobs.
+LATENCY_TOLERANCE = 3.0
 COMBOS = task.all_combinations()
 
 
@@ -315,8 +320,8 @@ def test_without_plotly_says_so(guarded_page, site):
 
 
 def test_latency(guarded_page, site):
-    """Median latencies, printed; asserted only against a generous bound (200 ms, or 8 x what a bare
-    one-trace Plotly.react costs on this machine at the moment, whichever is larger)."""
+    """Median latencies, printed, and each below LATENCY_TOLERANCE x its recorded median
+    (RECORDED_LATENCY_MS); one 50-step simulation below the recorded colour click it is part of."""
     gp = open_explorer(guarded_page, site, "oscillator")
     osc = gp.page.evaluate(
         f"""async () => {{
@@ -368,8 +373,10 @@ def test_latency(guarded_page, site):
         "network: colour click update (simulate + Plotly.react)": statistics.median(net["upd"][5:]),
     }
     baseline = statistics.median(osc["base"][10:])
-    bound = max(LATENCY_BOUND_MS, 8 * baseline)
     print(f"\nlatency, median: bare one-trace Plotly.react (machine baseline): {baseline:.2f} ms")
     for what, ms in med.items():
         print(f"latency, median: {what}: {ms:.2f} ms")
-    assert all(ms < bound for ms in med.values()), (med, bound)
+    for what, recorded in RECORDED_LATENCY_MS.items():
+        assert med[what] < LATENCY_TOLERANCE * recorded, (what, med[what], recorded)
+    click = "network: colour click update (simulate + Plotly.react)"
+    assert med["network: one 50-step simulation"] < RECORDED_LATENCY_MS[click], med

@@ -99,6 +99,17 @@ def notebook_chapters(root: Path = ROOT) -> list[Path]:
     return [p for p in chapters(root) if is_notebook(p)]
 
 
+def executed_notebook(page: Path, root: Path = ROOT) -> Path:
+    """Where the build leaves a page's executed notebook (``_build/jupyter_execute/<page>.ipynb``).
+
+    myst-nb writes one per notebook page, with every output (and the glued values, see
+    :func:`setdyn.book.glue.glued_values`); the tests read them instead of running the
+    chapters again.
+    """
+    rel = page.relative_to(root).with_suffix(".ipynb")
+    return root / "_build" / "jupyter_execute" / rel
+
+
 def source_files(root: Path = ROOT) -> list[Path]:
     """Everything the built book depends on (for the tests' staleness check)."""
     files = [root / name for name in CONFIG_FILES if (root / name).exists()]

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ... import task
+from ... import paper, task
 from .common import INVALID_HEX, NO_INPUT_HEX, PAPER_DASH, VALID_HEX, apply_layout, color_hex
 
 
@@ -243,7 +243,7 @@ def phase_path_figure(paths: Mapping[str, tuple[Sequence[int], Sequence[float]]]
 
 
 def prc_figure(arrival_deg: np.ndarray, shift_deg: np.ndarray, mean_deg: Sequence[float] | None = None,
-               paper_deg: Sequence[float] | None = (0.0, 120.0, -120.0)) -> go.Figure:
+               paper_deg: Sequence[float] | None = paper.PAPER_KICKS_DEG) -> go.Figure:
     """Phase response curves: the kick of one pulse of each colour against the phase it arrives at.
 
     shift_deg (3 x n). Traces: one per colour named by it, ``"<colour> mean"``
