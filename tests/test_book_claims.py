@@ -1,8 +1,8 @@
 """The chapters' key claims, asserted on the numbers they glue into their prose.
 
-Each chapter glues its numbers and qualitative words (``setdyn.book.glue``); the build leaves
+Each chapter glues its numbers and qualitative words (``setdyn.book.glued``); the build leaves
 the executed notebooks in ``_build/jupyter_execute`` (see ``test_book_notebooks.py``), and
-:func:`setdyn.book.glue.glued_values` reads them back. The tests below assert what the prose
+:func:`setdyn.book.glued.glued_values` reads them back. The tests below assert what the prose
 says about those numbers: accuracies are the shipped model's recorded ones, sums add up,
 "a stable limit cycle" has a Floquet multiplier of 1 along it and < 1 across, a word such as
 "is" / "Yes" agrees with the number it summarises, and a quantity computed in two chapters is
@@ -17,7 +17,7 @@ import pytest
 
 from setdyn import paper, task, weights
 from setdyn.book.build import executed_notebook, notebook_chapters
-from setdyn.book.glue import glued_values
+from setdyn.book.glued import glued_values
 
 from conftest import ROOT
 

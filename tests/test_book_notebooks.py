@@ -16,7 +16,7 @@ import json
 import pytest
 
 from setdyn.book.build import executed_notebook, notebook_chapters
-from setdyn.book.glue import notebook_errors
+from setdyn.book.glued import notebook_errors
 
 from conftest import ROOT
 

@@ -103,7 +103,7 @@ def executed_notebook(page: Path, root: Path = ROOT) -> Path:
     """Where the build leaves a page's executed notebook (``_build/jupyter_execute/<page>.ipynb``).
 
     myst-nb writes one per notebook page, with every output (and the glued values, see
-    :func:`setdyn.book.glue.glued_values`); the tests read them instead of running the
+    :func:`setdyn.book.glued.glued_values`); the tests read them instead of running the
     chapters again.
     """
     rel = page.relative_to(root).with_suffix(".ipynb")

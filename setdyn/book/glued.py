@@ -36,6 +36,13 @@ def glue(name: str, value: Any) -> None:
     myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
 
 
+def glue_all(values: dict[str, Any]) -> None:
+    """:func:`glue` every ``name: value`` of a dict, in order (e.g. the numbers of
+    :mod:`setdyn.book.chapters`)."""
+    for name, value in values.items():
+        glue(name, value)
+
+
 def glued_values(notebook: str | Path | dict) -> dict[str, Any]:
     """Every value glued in an executed notebook, name -> Python value.
 
