@@ -16,7 +16,7 @@ import math
 import pytest
 
 from setdyn import paper, task, weights
-from setdyn.book.build import executed_notebook, notebook_chapters
+from setdyn.book.build import glue_file, notebook_chapters
 from setdyn.book.glued import glued_values
 
 from conftest import ROOT
@@ -25,8 +25,7 @@ from conftest import ROOT
 @pytest.fixture(scope="module")
 def glued(built_book) -> dict[str, dict]:
     """Chapter stem (e.g. ``02_model``) -> its glued values, from the build's executed notebooks."""
-    return {p.stem: glued_values(executed_notebook(p)) for p in notebook_chapters(ROOT)
-            if executed_notebook(p).is_file()}
+    return {p.stem: glued_values(glue_file(p)) for p in notebook_chapters(ROOT) if glue_file(p).is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +70,13 @@ def test_chapter_2_accuracies_are_the_shipped_models(glued, meta):
     # the stopping rule held at the end
     assert g["train_acc_noisy"] >= g["stop_train_noisy"] and g["test_acc_clean"] >= g["stop_test_clean"]
     assert g["n_fresh"] == 27 * g["fresh_draws"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: chapter 2 says the retrained losses are the shipped history's "
+                   "'bit for bit' but shows a difference of 0.023 (retrained with another engine); strict, so "
+                   "this fails as soon as the chapter is made true and the mark must then go")
+def test_chapter_2_retraining_reproduces_the_shipped_history(glued):
+    assert glued["02_model"]["retrain_max_diff"] == 0
 
 
 def test_chapter_3_output_ends_as_trained_and_oscillates(glued):

@@ -88,3 +88,8 @@ def test_shipped_is_computed_once():
 
     assert shipped() is shipped()
     assert shipped().train_seed == shipped().config["seed"]
+
+
+def test_glued_values_reads_the_glue_file_myst_nb_writes():
+    glue_json = {"n": _glue_output("n", 9), "w": _glue_output("w", "accepts exactly")}
+    assert glue_module.glued_values(glue_json) == {"n": 9, "w": "accepts exactly"}

@@ -110,6 +110,13 @@ def executed_notebook(page: Path, root: Path = ROOT) -> Path:
     return root / "_build" / "jupyter_execute" / rel
 
 
+def glue_file(page: Path, root: Path = ROOT) -> Path:
+    """The values a page glued, as myst-nb leaves them beside its executed notebook
+    (``_build/jupyter_execute/<page>.glue.json``; read with :func:`setdyn.book.glued.glued_values`)."""
+    nb = executed_notebook(page, root)
+    return nb.with_name(nb.stem + ".glue.json")
+
+
 def source_files(root: Path = ROOT) -> list[Path]:
     """Everything the built book depends on (for the tests' staleness check)."""
     files = [root / name for name in CONFIG_FILES if (root / name).exists()]

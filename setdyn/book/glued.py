@@ -43,12 +43,15 @@ def glue_all(values: dict[str, Any]) -> None:
         glue(name, value)
 
 
-def glued_values(notebook: str | Path | dict) -> dict[str, Any]:
+def glued_values(source: str | Path | dict) -> dict[str, Any]:
     """Every value glued in an executed notebook, name -> Python value.
 
     Parameters
     ----------
-    notebook : path to an ``.ipynb`` file, or the notebook as a dict (nbformat JSON)
+    source : path or dict
+        An executed notebook (``.ipynb``, or its nbformat JSON as a dict), or the
+        ``<page>.glue.json`` myst-nb writes beside it in ``_build/jupyter_execute`` (name ->
+        output; myst-nb moves the glue outputs there from the notebook).
 
     Returns
     -------
@@ -56,21 +59,24 @@ def glued_values(notebook: str | Path | dict) -> dict[str, Any]:
         The last value glued under each name, parsed from its ``text/plain`` form
         (``ast.literal_eval``; a value that is not a literal is kept as its text).
     """
-    nb = notebook if isinstance(notebook, dict) else json.loads(Path(notebook).read_text(encoding="utf-8"))
+    data = source if isinstance(source, dict) else json.loads(Path(source).read_text(encoding="utf-8"))
+    if "cells" in data:
+        outputs = [out for cell in data["cells"] for out in cell.get("outputs", []) or []]
+    else:
+        outputs = list(data.values())
     values: dict[str, Any] = {}
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []) or []:
-            name = (out.get("metadata") or {}).get("scrapbook", {}).get("name")
-            if name is None:
-                continue
-            data = out.get("data", {})
-            text = data.get(GLUE_PREFIX + "text/plain", data.get("text/plain"))
-            if isinstance(text, list):
-                text = "".join(text)
-            try:
-                values[name] = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                values[name] = text
+    for out in outputs:
+        name = (out.get("metadata") or {}).get("scrapbook", {}).get("name")
+        if name is None:
+            continue
+        bundle = out.get("data", {})
+        text = bundle.get(GLUE_PREFIX + "text/plain", bundle.get("text/plain"))
+        if isinstance(text, list):
+            text = "".join(text)
+        try:
+            values[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            values[name] = text
     return values
 
 
