@@ -1,4 +1,4 @@
-"""setdyn.figures: every figure function draws the traces the chapters rely on, from the data given.
+"""setdyn.viz.figures: every figure function draws the traces the chapters rely on, from the data given.
 
 Most tests feed small synthetic results, so they check what is drawn (names,
 counts, shapes, colours, slider steps), not the analysis; two tests use the

@@ -1,4 +1,4 @@
-"""setdyn.widgets on the Python side: oscillator, network data export, static HTML, ipywidgets versions.
+"""setdyn.viz.explorers on the Python side: oscillator, network data export, static HTML, ipywidgets versions.
 
 The browser side (the same explorers running in Chromium) is tests/test_widgets_browser.py.
 """
@@ -296,3 +296,26 @@ def test_show_publishes_widget_and_static_twin(monkeypatch):
         assert WIDGET_MIME in bundle
         assert f'data-kind="{kind}"' in bundle["text/html"]
         assert "setdynExplorers.mount" in bundle["text/html"]
+
+
+def test_the_page_reads_the_decision_rule_from_the_exported_data():
+    """The JavaScript takes the decision threshold and the oscillator's tolerance from the exported
+    task data (written once, in setdyn.paper and setdyn.viz.explorers.data), never as a literal."""
+    import re
+
+    data = widgets.task_json()
+    assert data["decision_threshold"] == paper.DECISION_THRESHOLD
+    assert data["valid_tolerance_deg"] == widgets.VALID_TOLERANCE_DEG
+    js = widgets.explorer_js()
+    assert "task.decision_threshold" in js and "task.valid_tolerance_deg" in js
+    assert not re.search(r"[<>]=?\s*-?\s*0\.5\b", js), "explorer.js compares with a literal 0.5"
+    assert not re.search(r"\b60\b\s*[;?]|<\s*60\b", js), "explorer.js retypes the 60-degree tolerance"
+
+
+def test_python_network_explorer_answers_like_the_shipped_network():
+    """The shipped network answers a set and a non-set correctly at the default onsets."""
+    net = widgets.explorer_network()
+    for seq in ("PGR", "GGP"):
+        _, summary = widgets.network_explorer_figure(net, task.parse_sequence(seq), [50.0, 150.0, 250.0])
+        assert abs(summary["z_last"]) > paper.DECISION_THRESHOLD
+        assert summary["answer"] == ("valid" if task.is_valid_set(task.parse_sequence(seq)) else "invalid")
