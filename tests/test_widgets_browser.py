@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from setdyn import task
+from setdyn import paper, task
 from setdyn.viz import explorers as widgets
 
 
@@ -41,11 +41,14 @@ PAGE = """<!doctype html>
 </body></html>
 """
 #: Medians recorded with benchmarks/browser_speed.py in headless Chromium on the development machine
-#: (README, "Explorer speed"): oscillator slider update 36 ms, network colour click 58 ms.
+#: (README, "Explorer speed"), in ms: each update, and the machine's baseline then (a bare one-trace
+#: Plotly.react of a 501-point line, 17 ms). The test measures the same baseline now and scales the
+#: recorded medians by it, so a loaded or slower machine does not fail the test, a slower explorer does.
 RECORDED_LATENCY_MS = {"oscillator slider update (recompute + Plotly.react)": 36.0,
                        "network: colour click update (simulate + Plotly.react)": 58.0}
-#: Allowed slow-down against the recorded medians: the test machine's 2 cores are shared with other jobs.
-LATENCY_TOLERANCE = 3.0
+RECORDED_BASELINE_MS = 17.0
+#: Allowed slow-down against the recorded medians (after scaling by the baseline): a factor 2.
+LATENCY_TOLERANCE = 2.0
 COMBOS = task.all_combinations()
 
 
@@ -147,7 +150,8 @@ def test_js_simulation_matches_torch(guarded_page, site, explorer_net):
         assert dz < 1e-4 and dr < 1e-4, (label, dz, dr)
         assert drp < 1e-4, (label, drp)
         # the network's answers agree with Python's
-        js_answers = gp.page.evaluate("(zs) => zs.map(setdynExplorers.answer)", js_z[:, -1].tolist())
+        js_answers = gp.page.evaluate("([zs, th]) => zs.map((z) => setdynExplorers.answer(z, th))",
+                                      [js_z[:, -1].tolist(), paper.DECISION_THRESHOLD])
         assert js_answers == [paper.verdict(v) for v in z[:, -1]]
     gp.assert_clean("network explorer")
 
@@ -204,7 +208,7 @@ def test_oscillator_controls_change_the_figure(guarded_page, site):
 def test_oscillator_verdict_and_values_all_27(guarded_page, site, explorer_net):
     gp = open_explorer(guarded_page, site, "oscillator")
     page = gp.page
-    fine = np.arange(0, widgets.TRIAL_MS + 1, 1.0)
+    fine = np.arange(0, paper.TRIAL_MS + 1, 1.0)
     onsets_ms = [o * task.DT_MS for o in task.default_onsets()]
     for seq in COMBOS:
         pick(page, seq)
@@ -321,7 +325,8 @@ def test_without_plotly_says_so(guarded_page, site):
 
 def test_latency(guarded_page, site):
     """Median latencies, printed, and each below LATENCY_TOLERANCE x its recorded median
-    (RECORDED_LATENCY_MS); one 50-step simulation below the recorded colour click it is part of."""
+    (RECORDED_LATENCY_MS), scaled by how much slower the machine's baseline is now than when
+    recorded (never below 1); one 50-step simulation below the recorded colour click it is part of."""
     gp = open_explorer(guarded_page, site, "oscillator")
     osc = gp.page.evaluate(
         f"""async () => {{
@@ -376,7 +381,9 @@ def test_latency(guarded_page, site):
     print(f"\nlatency, median: bare one-trace Plotly.react (machine baseline): {baseline:.2f} ms")
     for what, ms in med.items():
         print(f"latency, median: {what}: {ms:.2f} ms")
+    scale = baseline / RECORDED_BASELINE_MS  # how much slower this machine is now than when recorded
     for what, recorded in RECORDED_LATENCY_MS.items():
-        assert med[what] < LATENCY_TOLERANCE * recorded, (what, med[what], recorded)
+        bound = LATENCY_TOLERANCE * recorded * max(scale, 1.0)
+        assert med[what] < bound, f"{what}: {med[what]:.1f} ms, bound {bound:.1f} ms (recorded {recorded} ms)"
     click = "network: colour click update (simulate + Plotly.react)"
-    assert med["network: one 50-step simulation"] < RECORDED_LATENCY_MS[click], med
+    assert med["network: one 50-step simulation"] < RECORDED_LATENCY_MS[click] * max(scale, 1.0), med
