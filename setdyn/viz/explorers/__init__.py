@@ -4,7 +4,7 @@ Three layers, one module each:
 
 * :mod:`.data`: what Python computes and exports for the page (trials, the oscillator and its
   verdict, the network with its PCA basis, the JSON the JavaScript reads);
-* :mod:`.static`: the static HTML + ``setdyn/viz/js/explorer.js`` (runs in the built book);
+* :mod:`.static`: the static HTML + ``setdyn/viz/js/model.js`` and ``explorer.js`` (runs in the built book);
 * :mod:`.plots` and :mod:`.live`: the same figures computed in Python, and the ipywidgets
   versions for a running kernel.
 

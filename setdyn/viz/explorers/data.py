@@ -4,7 +4,7 @@ the network with its PCA basis, and the JSON the JavaScript reads.
 Two explorers, each in two versions with the same controls:
 
 * **static** (:func:`oscillator_explorer_html`, :func:`network_explorer_html`):
-  HTML + a small plain-JS program (``setdyn/viz/js/explorer.js``) that recomputes
+  HTML + a small plain-JS program (``setdyn/viz/js/model.js``, ``explorer.js``) that recomputes
   everything in the reader's browser and redraws with ``Plotly.react``. The
   network explorer embeds the shipped weights, colour encodings and PCA basis
   (float32, base64) and simulates the CT-RNN in JavaScript; it agrees with

@@ -1,5 +1,5 @@
 """The explorers as static HTML: the exported data (:mod:`.data`) as JSON beside the explorers'
-plain-JS program (``setdyn/viz/js/explorer.js``), which recomputes everything in the reader's
+plain-JS program (``setdyn/viz/js/model.js`` and ``explorer.js``), which recomputes everything in the reader's
 browser and draws with ``window.Plotly`` (loaded by the book from its own files). Works in the
 built book, with no kernel.
 """
@@ -31,8 +31,9 @@ class ExplorerHTML(str):
 
 
 def explorer_js() -> str:
-    """The explorers' JavaScript (setdyn/viz/js/explorer.js)."""
-    return (JS_DIR / "explorer.js").read_text(encoding="utf-8")
+    """The explorers' JavaScript: the computations (setdyn/viz/js/model.js, ``window.setdynModel``)
+    followed by the controls and figures (setdyn/viz/js/explorer.js, ``window.setdynExplorers``)."""
+    return "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in ("model.js", "explorer.js"))
 
 
 def explorer_css() -> str:
