@@ -93,3 +93,16 @@ def test_shipped_is_computed_once():
 def test_glued_values_reads_the_glue_file_myst_nb_writes():
     glue_json = {"n": _glue_output("n", 9), "w": _glue_output("w", "accepts exactly")}
     assert glue_module.glued_values(glue_json) == {"n": 9, "w": "accepts exactly"}
+
+
+def test_portrait_views_lie_on_the_shipped_cycle():
+    """The settled input-free orbit closes after one turn, and the trial without input starts at tanh(x0)."""
+    from setdyn.book import shipped
+
+    s = shipped()
+    no_input_pc, start_pc, cycle_pc = chapters.portrait_views(s.model, s.pca, s.cycle)
+    assert no_input_pc.shape == (task.N_STEPS, 3) and start_pc.shape == (2,)
+    radius = np.linalg.norm(cycle_pc[:, :2], axis=1).max()
+    step = np.linalg.norm(np.diff(cycle_pc[:, :2], axis=0), axis=1).max()
+    # one turn plus a step: the last point is within one step of the first
+    assert np.linalg.norm(cycle_pc[-1, :2] - cycle_pc[0, :2]) <= step + 1e-9 < radius

@@ -109,3 +109,37 @@ def output_numbers(z: np.ndarray, onsets: tuple[int, ...], cycle: Any, paper_per
         "paper_turns": trial_ms / paper_period_ms, "z_end_invalid": z[0, -1], "z_end_none": z[1, -1],
         "z_end_valid": z[2, -1], "onset_list": ", ".join(f"{o * task.DT_MS:.0f}" for o in onsets),
     }
+
+
+def portrait_views(model: Any, pca: Any, cycle: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chapter 4's phase-portrait curves in principal components.
+
+    Returns
+    -------
+    no_input_pc : ndarray of shape (n_steps, 3)
+        PC1-PC3 of the noise-free trial without input.
+    start_pc : ndarray of shape (2,)
+        PC1-PC2 of the initial rates tanh(x0).
+    cycle_pc : ndarray of shape (k, 3)
+        PC1-PC3 of one turn (plus one step) of the settled input-free limit cycle.
+    """
+    from .. import analysis
+
+    no_input_rates = analysis.trial_rates(model, np.full((1, task.N_STEPS), task.NO_INPUT))[0]
+    no_input_pc = pca.project(no_input_rates)[:, :3]
+    start_pc = pca.project(np.tanh(model.x0.detach().numpy()))[:2]
+    one_turn = int(np.ceil(cycle.period_steps)) + 1
+    cycle_pc = pca.project(np.tanh(cycle.states[cycle.settle_steps:cycle.settle_steps + one_turn]))[:, :3]
+    return no_input_pc, start_pc, cycle_pc
+
+
+def paper_oscillator_r2(model: Any, pca: Any, angle_deg: float) -> float:
+    """Chapter 6: R^2 of the paper's hand-set oscillator against the network's rPC1 on the held-out
+    trials :func:`setdyn.analysis.fit_oscillator` scores its fit on (27 x 4 fresh onset draws)."""
+    from .. import analysis, paper
+    from ..oscillator import handcrafted
+    from ..viz.figures import r_squared, sample_times
+
+    held = task.fresh_set(paper.HELDOUT_ONSET_SEED, paper.HELDOUT_DRAWS)
+    y_held = analysis.rpc1(pca, analysis.trial_rates(model, held.codes), angle_deg)
+    return r_squared(y_held, handcrafted(sample_times(), held.onsets * task.DT_MS, held.colors))
