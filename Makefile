@@ -13,7 +13,7 @@ export OMP_NUM_THREADS ?= 1
 	touch $@
 
 book: .venv/.stamp
-	$(PY) -m setdyn.build_book
+	$(PY) -m setdyn.book.build
 
 test: .venv/.stamp
 	$(PY) -m pytest -q tests

@@ -44,7 +44,7 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 def _book_is_stale(html: Path) -> str | None:
     """Why the book must be (re)built, or None when _build/html is up to date."""
-    from setdyn.build_book import STAMP, source_files
+    from setdyn.book.build import STAMP, source_files
 
     if not STAMP.exists():
         return "no successful build in _build/html"
@@ -57,20 +57,20 @@ def _book_is_stale(html: Path) -> str | None:
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """``_build/html``, built first (``python -m setdyn.build_book``) if missing or stale."""
+    """``_build/html``, built first (``python -m setdyn.book.build``) if missing or stale."""
     html = ROOT / "_build" / "html"
     reason = _book_is_stale(html)
     if reason:
         print(f"\nbuilding the book ({reason}) ...", flush=True)
         proc = subprocess.run(
-            [sys.executable, "-m", "setdyn.build_book", "-q"],
+            [sys.executable, "-m", "setdyn.book.build", "-q"],
             cwd=ROOT,
             capture_output=True,
             text=True,
         )
         if proc.returncode != 0:
             pytest.fail(
-                "the book does not build (python -m setdyn.build_book):\n"
+                "the book does not build (python -m setdyn.book.build):\n"
                 + proc.stdout[-6000:]
                 + proc.stderr[-6000:],
                 pytrace=False,
