@@ -1,20 +1,26 @@
 """Command line: `python -m setdyn {train,evaluate,search-seed,analyze} ...`.
 
-Errors (missing file, wrong shapes, wrong format version, bad arguments) print
-one line on stderr and exit with code 2, no traceback.
+Errors (missing file, wrong shapes, wrong format version, bad arguments, a
+bad --out, an output folder another run is writing) print one line on stderr
+and exit with code 2, no traceback; Ctrl-C prints one line and exits with code
+130, leaving the files that were there untouched (saves are atomic).
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
+import signal
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
-from . import weights
+from . import validate, weights
 from .train import ENGINES, TrainConfig, evaluate_all, resolve_engine, train
 
 ACCEPT = {"train_acc_noisy": 0.96, "test_acc_clean": 1.0, "fresh_acc_clean": 0.99}
@@ -43,7 +49,7 @@ def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: s
             "seconds": res.seconds, "stopped_early": res.stopped_early, "engine": res.engine,
             "free_run": {"period_ms": cyc.period_ms, "amplitude": cyc.amplitude,
                          "is_limit_cycle": cyc.is_limit_cycle, "oscillates_in_trial": cyc.oscillates_in_trial},
-            "passed": passed, "state_dict": {k: v.detach().clone() for k, v in res.model.state_dict().items()}}
+            "machine": weights.machine(), "passed": passed, "state_dict": {k: v.detach().clone() for k, v in res.model.state_dict().items()}}
 
 
 def _save(out: Path, result: dict[str, Any], selection: dict[str, Any] | None, name: str) -> Path:
@@ -52,8 +58,8 @@ def _save(out: Path, result: dict[str, Any], selection: dict[str, Any] | None, n
 
     model = build_model(cfg)
     model.load_state_dict(result["state_dict"])
-    meta = {k: result[k] for k in ("config", "engine", "accuracy", "epochs", "seconds", "stopped_early", "free_run",
-                                   "history")}
+    meta = {k: result[k] for k in ("config", "engine", "machine", "accuracy", "epochs", "seconds", "stopped_early",
+                                   "free_run", "history")}
     if selection is not None:
         meta["selection"] = selection
     path, _ = weights.save(model, out / f"{name}.safetensors", meta)
@@ -68,21 +74,25 @@ def cmd_train(args: argparse.Namespace) -> None:
     engine = args.engine
     if args.config:
         meta = _read_json(args.config)
-        cfg_dict = meta.get("config", meta)
+        if "config" in meta and not isinstance(meta["config"], dict):
+            raise CliError(f"config file {args.config}: 'config' must be an object of training settings, "
+                           f"got {meta['config']!r}")
+        cfg_dict = dict(meta.get("config", meta))
         if engine is None:  # retrain as recorded
             engine = meta.get("engine", LEGACY_ENGINE) if "config" in meta else "auto"
     else:
         cfg_dict = TrainConfig(seed=args.seed).to_dict()
     if args.epochs is not None:
-        if args.epochs < 1:
-            raise CliError(f"--epochs must be a positive number of epochs, got {args.epochs}")
         cfg_dict["max_epochs"] = args.epochs
+    cfg = _config(cfg_dict, args.config or "--seed/--epochs")
+    out = _check_out(args.out)
     try:
-        engine = resolve_engine(engine or "auto", TrainConfig.from_dict(cfg_dict))
+        engine = resolve_engine(engine or "auto", cfg)
     except (TypeError, ValueError) as e:
         raise CliError(f"bad training config: {e}") from None
-    result = _train_and_judge(cfg_dict, progress=True, engine=engine)
-    path = _save(Path(args.out), result, None, "model")
+    with _locked_out(out):
+        result = _train_and_judge(cfg_dict, progress=True, engine=engine)
+        path = _save(out, result, None, "model")
     print(json.dumps({"weights": str(path), "engine": engine, "passed_selection_rule": result["passed"],
                       **result["accuracy"],
                       "free_run": result["free_run"]}, indent=1))
@@ -90,8 +100,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     model = _load(args.weights)
-    meta = weights.load_meta(args.weights)
-    cfg = TrainConfig.from_dict(meta["config"])
+    cfg = _config(_recorded_config(args.weights), args.weights)
     model.float()
     acc = evaluate_all(model, cfg)
     keys = ["train_acc_noisy", "train_acc_clean", "test_acc_clean", "test_acc_noisy", "fresh_acc_clean"]
@@ -100,10 +109,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_search_seed(args: argparse.Namespace) -> None:
     """Train seeds 0, 1, ... (two at a time) and ship the first that meets the rule."""
+    out = _check_out(args.out)
     tried: list[dict[str, Any]] = []
     found = None
     seed = args.start
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    with _locked_out(out), _worker_pool(args.jobs) as pool:
         while found is None and seed < args.start + args.max_seeds:
             seeds = list(range(seed, min(seed + args.jobs, args.start + args.max_seeds)))
             results = list(pool.map(_train_and_judge, [TrainConfig(seed=s).to_dict() for s in seeds],
@@ -117,11 +127,12 @@ def cmd_search_seed(args: argparse.Namespace) -> None:
                     found = r
                     break
             seed = seeds[-1] + 1
-    if found is None:
-        raise CliError(f"no seed in {args.start}..{args.start + args.max_seeds - 1} met the rule: {SELECTION_RULE}")
-    tried = [t for t in tried if t["seed"] <= found["config"]["seed"]]
-    selection = {"rule": SELECTION_RULE, "thresholds": ACCEPT, "seeds_tried": len(tried), "tried": tried}
-    path = _save(Path(args.out), found, selection, "pretrained")
+        if found is None:
+            raise CliError(f"no seed in {args.start}..{args.start + args.max_seeds - 1} met the rule: "
+                           f"{SELECTION_RULE}")
+        tried = [t for t in tried if t["seed"] <= found["config"]["seed"]]
+        selection = {"rule": SELECTION_RULE, "thresholds": ACCEPT, "seeds_tried": len(tried), "tried": tried}
+        path = _save(out, found, selection, "pretrained")
     print(json.dumps({"weights": str(path), "seed": found["config"]["seed"], "seeds_tried": len(tried)}))
 
 
@@ -129,18 +140,43 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     from . import analysis
 
     model = _load(args.weights)
-    seed = weights.load_meta(args.weights).get("config", {}).get("seed", 0)
+    seed = _config(_recorded_config(args.weights), args.weights).seed
     print(json.dumps(analysis.analyze(model, training_seed=seed, progress=True), indent=1))
 
 
 def _read_json(path: str) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
-        raise CliError(f"config file {p} does not exist")
+        raise CliError(f"config file {p} does not exist" + (" (it is a folder)" if p.is_dir() else ""))
     try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as e:
+        data = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CliError(f"config file {p} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise CliError(f"config file {p} must hold a JSON object (training settings, or a weight file's JSON "
+                       f"with a 'config' object), got {type(data).__name__}")
+    return data
+
+
+def _config(cfg_dict: Any, where: str) -> TrainConfig:
+    """The TrainConfig of a dict read from `where`; any bad key or value is a CliError naming it."""
+    if not isinstance(cfg_dict, dict):
+        raise CliError(f"{where}: the training config must be an object, got {cfg_dict!r}")
+    try:
+        return TrainConfig.from_dict(cfg_dict)
+    except (TypeError, ValueError) as e:
+        raise CliError(f"bad training config in {where}: {e}") from None
+
+
+def _recorded_config(path: str) -> Any:
+    """The training config recorded in a weight file, or a CliError saying it records none."""
+    try:
+        meta = weights.load_meta(path)
+    except weights.WeightFileError as e:
+        raise CliError(str(e)) from None
+    if meta.get("config") is None:
+        raise CliError(f"{path} records no training config ('config'), so it cannot be evaluated or analysed")
+    return meta["config"]
 
 
 def _load(path: str):
@@ -150,14 +186,110 @@ def _load(path: str):
         raise CliError(str(e)) from None
 
 
+def _check_out(out: str) -> Path:
+    """--out as a folder this run can write, checked before any training: not a file, not under a
+    file, and writable (the nearest existing folder takes a temporary file). Nothing is created."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise CliError(f"--out {out} is an existing file; give a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CliError(f"--out {out} is under {existing}, which is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise CliError(f"--out {out}: cannot write in {existing} ({e.strerror or e})") from None
+    return path
+
+
+class _locked_out:
+    """Lock the --out folder for this run (creating it); a folder this run created and left
+    empty (the run failed or was interrupted) is removed again."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.created: list[Path] = []
+        p = out
+        while not p.exists():
+            self.created.append(p)
+            p = p.parent
+
+    def __enter__(self) -> Path:
+        self.lock = weights.lock_folder(self.out)
+        try:
+            return self.lock.__enter__()
+        except weights.FolderLocked as e:
+            raise CliError(str(e)) from None
+
+    def __exit__(self, *exc: Any) -> None:
+        self.lock.__exit__(*exc)
+        if exc[0] is not None:
+            for p in self.created:  # innermost first
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
+
+
+def _quiet_on_ctrl_c() -> None:
+    """Worker processes: Ctrl-C ends them without a traceback (the parent reports it)."""
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
+
+class _worker_pool(ProcessPoolExecutor):
+    """A process pool whose workers die quietly on Ctrl-C and are killed (not awaited) when
+    the parent is interrupted or fails."""
+
+    def __init__(self, jobs: int) -> None:
+        super().__init__(max_workers=jobs, initializer=_quiet_on_ctrl_c)
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> Any:
+        if exc_type is not None:
+            for proc in list((self._processes or {}).values()):
+                proc.terminate()
+            self.shutdown(wait=False, cancel_futures=True)
+            return False
+        return super().__exit__(exc_type, *rest)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: 'error: ...' on stderr, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def _arg(check: Callable[[Any], Any], parse: Callable[[str], Any] = int) -> Callable[[str], Any]:
+    """An argparse type: parse the text, then check it with a validator (ValueError -> usage error)."""
+    def convert(text: str) -> Any:
+        try:
+            return check(parse(text))
+        except ValueError as e:
+            msg = str(e) if "must" in str(e) else f"{text!r} is not a whole number"
+            raise argparse.ArgumentTypeError(msg) from None
+    convert.__name__ = getattr(check, "__name__", "value")
+    return convert
+
+
+#: Upper bound of --epochs (the paper's runs need 2500; a million is already weeks of CPU).
+MAX_EPOCHS = 1_000_000
+SEED_ARG = _arg(lambda v: validate.seed(v, "the seed"))
+EPOCHS_ARG = _arg(lambda v: validate.whole(v, "the number of epochs", 1, MAX_EPOCHS))
+JOBS_ARG = _arg(lambda v: validate.whole(v, "the number of worker processes", 1, 256))
+COUNT_ARG = _arg(lambda v: validate.whole(v, "the number", 1))
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m setdyn", description=__doc__.splitlines()[0])
+    p = _Parser(prog="python -m setdyn", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train one network; writes OUT/model.safetensors and OUT/model.json")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=SEED_ARG, default=0, help=f"0 .. {validate.SEED_MAX} (default 0)")
     t.add_argument("--config", help="JSON with a 'config' object (e.g. setdyn/data/pretrained.json) to retrain from")
     t.add_argument("--out", required=True)
-    t.add_argument("--epochs", type=int, help="maximum epochs (default from the config: 2500)")
+    t.add_argument("--epochs", type=EPOCHS_ARG, help="maximum epochs (default from the config: 2500)")
     t.add_argument("--engine", choices=ENGINES,
                    help="gradients: native (hand-written BPTT, compiled; alpha = 1; needs g++), bptt (the same "
                         "in Python), autograd (PyTorch, any alpha), or auto (native where it applies and "
@@ -169,9 +301,9 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
     s = sub.add_parser("search-seed", help="find the first seed meeting the selection rule and ship it")
     s.add_argument("--out", default=str(weights.DATA_DIR))
-    s.add_argument("--start", type=int, default=0)
-    s.add_argument("--max-seeds", type=int, default=40)
-    s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--start", type=SEED_ARG, default=0, help="first seed to try (default 0)")
+    s.add_argument("--max-seeds", type=COUNT_ARG, default=40, help="seeds to try at most (default 40)")
+    s.add_argument("--jobs", type=JOBS_ARG, default=2, help="worker processes (default 2)")
     s.add_argument("--engine", choices=ENGINES, default="auto",
                    help=f"gradients (see train --engine); the shipped model was searched with {LEGACY_ENGINE}")
     s.set_defaults(func=cmd_search_seed)
@@ -181,15 +313,69 @@ def parser() -> argparse.ArgumentParser:
     from . import sweep
 
     w = sweep.add_arguments(sub.add_parser("sweep", help="train and classify many networks (seeds x alpha x noise)"))
-    w.set_defaults(func=sweep.cli_entry)
+    w.set_defaults(func=_checked_sweep)
     return p
+
+
+def _checked_sweep(args: argparse.Namespace) -> None:
+    """`sweep` with its inputs checked here first (the sweep module trusts them)."""
+    from . import sweep
+
+    _check_sweep_args(args)
+    sweep.cli_entry(args)
+
+
+def _check_sweep_args(args: argparse.Namespace) -> None:
+    """Refuse sweep inputs that would divide by zero, hang, or train on NaN, before anything is written."""
+    from .sweep import CSV_NAME, parse_floats, parse_seeds
+
+    try:
+        validate.whole(args.jobs, "--jobs (worker processes)", 1, 256)
+        validate.whole(args.slots, "--slots (networks per worker)", 1)
+        if args.group is not None:
+            validate.whole(args.group, "--group (networks per task)", 1)
+        if args.epochs is not None:
+            validate.whole(args.epochs, "--epochs", 1, MAX_EPOCHS)
+        for s in parse_seeds(args.seeds):
+            validate.seed(s, "--seeds")
+        for a in parse_floats(args.alpha):
+            validate.positive(a, "--alpha (dt/tau)", upper=1.0)
+        for n in parse_floats(args.noise):
+            validate.non_negative(n, "--noise (recurrent noise std)")
+        for spec in args.cell_seeds:
+            cell, _, seeds = spec.partition(":")
+            vals = parse_floats(cell)
+            if len(vals) != 2 or not seeds:
+                raise ValueError(f"--cell-seeds wants ALPHA,NOISE:SEEDS like 1.0,0.1:0-31, got {spec!r}")
+            validate.positive(vals[0], "--cell-seeds alpha", upper=1.0)
+            validate.non_negative(vals[1], "--cell-seeds noise")
+            for s in parse_seeds(seeds):
+                validate.seed(s, "--cell-seeds seeds")
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    out = _check_out(args.out)
+    table = out / CSV_NAME
+    if table.is_file():  # resuming: the table and the rows must be readable
+        with open(table, newline="") as f:
+            header = next(csv.reader(f), [])
+        if "id" not in header:
+            raise CliError(f"{table} has no 'id' column (columns: {', '.join(header) or 'none'}); "
+                           "it is not a sweep table, or it is damaged: move it away to start afresh")
+    for row in sorted((out / "rows").glob("*.json")) if (out / "rows").is_dir() else []:
+        try:
+            json.loads(row.read_text())
+        except (ValueError, OSError) as e:
+            raise CliError(f"{row} is damaged ({e}); delete it and the sweep retrains that network") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except CliError as e:
+    except (CliError, ValueError) as e:  # ValueError: bad input by the project's convention (WeightFileError too)
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: stopped before finishing; files already there are unchanged", file=sys.stderr)
+        return 130
     return 0
