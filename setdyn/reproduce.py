@@ -55,7 +55,7 @@ def judge(retrained_path: str | Path, shipped_path: str | Path = weights.PRETRAI
     diff = history_difference(old["history"], new["history"])
     if same:
         a, b = weights.load(retrained_path), weights.load(shipped_path)
-        d = max(float((getattr(a, k) - getattr(b, k)).abs().max()) for k in weights.TENSOR_NAMES)
+        d = max(float((getattr(a, k) - getattr(b, k)).detach().abs().max()) for k in weights.TENSOR_NAMES)
         ok = d == 0 and old["history"] == new["history"]
         lines.append(f"case: same kind of machine, so retraining must be bit for bit: max |weight difference| = "
                      f"{d:g}, histories {'identical' if old['history'] == new['history'] else 'differ'} -> "

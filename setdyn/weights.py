@@ -116,6 +116,9 @@ def same_machine_kind(recorded: dict[str, Any] | None, current: dict[str, Any] |
     if not isinstance(recorded, dict):
         return False, "the weight file records no machine (written before machines were recorded)"
     missing = [k for k in MACHINE_KIND if recorded.get(k) in (None, "unknown")]
+    if len(missing) == len(MACHINE_KIND):
+        return False, "the weight file records its machine as unknown" + (
+            f" ({recorded['note']})" if recorded.get("note") else "")
     if missing:
         return False, f"the weight file's machine record lacks {', '.join(missing)}"
     differ = [f"{k} {recorded[k]!r} here {current.get(k)!r}" for k in MACHINE_KIND if recorded[k] != current.get(k)]
