@@ -97,6 +97,12 @@ def test_retraining_on_any_machine_agrees_within_float32_rounding(retrained):
     assert diff["epochs"] == reproduce.FIRST_EPOCHS
     assert diff["loss_rel"] <= reproduce.REL_TOL, diff
     assert diff["acc_abs"] <= reproduce.ACC_TOL, diff
+    # what `make train` prints: the case, the tolerance check, then the judgement by accuracy
+    ok, lines = reproduce.judge(retrained[0]["weights"])
+    if not weights.same_machine_kind(weights.load_meta().get("machine"), retrained[1]["machine"])[0]:
+        assert "another (or unknown) kind of machine" in lines[1] and lines[1].endswith("PASS"), lines
+        assert lines[2].startswith("judged by what it does, not by its bits")
+        assert not ok and lines[3] == "retrained network: FAIL"  # 3 epochs do not solve the task
 
 
 def test_retraining_a_file_trained_here_is_bit_for_bit(retrained, tmp_path):
