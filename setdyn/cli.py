@@ -277,7 +277,16 @@ def _arg(check: Callable[[Any], Any], parse: Callable[[str], Any] = int) -> Call
 #: Upper bound of --epochs (the paper's runs need 2500; a million is already weeks of CPU).
 MAX_EPOCHS = 1_000_000
 SEED_ARG = _arg(lambda v: validate.seed(v, "the seed"))
-EPOCHS_ARG = _arg(lambda v: validate.whole(v, "the number of epochs", 1, MAX_EPOCHS))
+
+
+def _epochs(v: int) -> int:
+    try:
+        return validate.whole(v, "--epochs", 1, MAX_EPOCHS)
+    except ValueError:
+        raise ValueError(f"--epochs must be a positive number of epochs, at most {MAX_EPOCHS}, got {v}") from None
+
+
+EPOCHS_ARG = _arg(_epochs)
 JOBS_ARG = _arg(lambda v: validate.whole(v, "the number of worker processes", 1, 256))
 COUNT_ARG = _arg(lambda v: validate.whole(v, "the number", 1))
 

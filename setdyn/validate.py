@@ -11,6 +11,7 @@ Kinds of input
 * :func:`color`: one colour, as an index 0-2, a name ('green') or a letter ('G').
 * :func:`onsets`: onset steps of the pulses (whole steps of 10 ms inside the trial,
   by default inside the task's onset window and at least 5 steps apart).
+* :func:`finite`: a finite number of any sign (a phase, an offset, a kick in degrees).
 * :func:`positive`: a finite number > 0 (a period in ms, an amplitude, alpha).
 * :func:`non_negative`: a finite number >= 0 (a noise std).
 * :func:`probability`: a finite number in [0, 1].
@@ -155,6 +156,11 @@ def _real(value: Any, name: str, accepted: str) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{name} must be {accepted}, got {x}")
     return x
+
+
+def finite(value: Any, name: str) -> float:
+    """A finite real number of any sign as a float (a phase in degrees, an offset, a kick)."""
+    return _real(value, name, "a finite number")
 
 
 def positive(value: Any, name: str, upper: float | None = None) -> float:

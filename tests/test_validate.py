@@ -224,3 +224,14 @@ def test_whole_bounds(n):
 def test_whole_refuses_non_integers(bad):
     with pytest.raises(ValueError, match="must be an integer"):
         validate.whole(bad, "n_units", 1)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_finite_accepts_any_sign(x):
+    assert validate.finite(x, "phase0_deg") == x
+
+
+@given(st.one_of(BAD_REALS, st.booleans(), st.text(), st.none()))
+def test_finite_refuses(bad):
+    with pytest.raises(ValueError, match="phase0_deg must be a finite number"):
+        validate.finite(bad, "phase0_deg")
