@@ -229,3 +229,31 @@ def test_ctrl_c_is_one_line_exit_130_and_writes_nothing(tmp_path):
     assert [ln for ln in err.splitlines() if "interrupted" in ln or "Error" in ln] == [err.strip().splitlines()[-1]]
     assert listing(tmp_path) == before
     assert weights.load_meta(out / "model.safetensors")["config"]["seed"] == 3
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["parent", "process-group"])
+def test_ctrl_c_during_search_seed_stops_the_workers(tmp_path, to_group):
+    """Ctrl-C in a terminal reaches the parent and its worker processes (process group); `kill -INT`
+    only the parent. Either way: one line, exit 130, no worker left running, no folder left behind."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "search"
+    proc = subprocess.Popen([sys.executable, "-m", "setdyn", "search-seed", "--jobs", "2", "--max-seeds", "2",
+                             "--engine", "autograd", "--out", str(out)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    kids: list[str] = []
+    while len(kids) < 2 and time.time() < deadline:
+        time.sleep(0.5)
+        kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    time.sleep(3)
+    if to_group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines() == ["interrupted: stopped before finishing; files already there are unchanged"]
+    time.sleep(1)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists() and
+                "setdyn" in Path(f"/proc/{k}/cmdline").read_bytes().decode(errors="replace")]
+    assert not out.exists()
