@@ -39,6 +39,30 @@ LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome-error"}
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
+# --------------------------------------------------------------------------- requirements
+
+
+def missing_requirement(what: str) -> None:
+    """A test (or, at module level, a test file) whose requirement is missing: skipped on a
+    developer's machine, a failure under the environment variable CI (.ci/run sets it), where
+    every requirement must be installed so that nothing is skipped in silence."""
+    if os.environ.get("CI"):
+        pytest.fail(f"missing requirement under CI: {what}", pytrace=False)
+    pytest.skip(what, allow_module_level=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI, a skip for a module that cannot be imported (pytest.importorskip) is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if "could not import" in reason:
+            report.outcome = "failed"
+            report.longrepr = f"missing requirement under CI: {reason}"
+
+
 # --------------------------------------------------------------------------- the book
 
 

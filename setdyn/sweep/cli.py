@@ -6,12 +6,19 @@ Bad arguments and file errors are one line on stderr with exit code 2.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .. import validate
 from ..errors import CliError
+from ..output import check_out
 from . import grid
+
+#: Upper bound of --epochs (the paper's runs need 2500).
+MAX_EPOCHS = 1_000_000
 
 HELP = "train and classify many networks (seeds x alpha x noise)"
 
@@ -62,8 +69,49 @@ def run_command(args: argparse.Namespace) -> Any:
     return df
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse sweep inputs that would divide by zero, hang, or train on NaN, before anything is
+    written; on resume, the table and the rows already in --out must be readable."""
+    try:
+        validate.whole(args.jobs, "--jobs (worker processes)", 1, 256)
+        validate.whole(args.slots, "--slots (networks per worker)", 1)
+        if args.group is not None:
+            validate.whole(args.group, "--group (networks per task)", 1)
+        if args.epochs is not None:
+            validate.whole(args.epochs, "--epochs", 1, MAX_EPOCHS)
+        for s in grid.parse_seeds(args.seeds):
+            validate.seed(s, "--seeds")
+        for a in grid.parse_floats(args.alpha):
+            validate.positive(a, "--alpha (dt/tau)", upper=1.0)
+        for n in grid.parse_floats(args.noise):
+            validate.non_negative(n, "--noise (recurrent noise std)")
+        for spec in args.cell_seeds:
+            (a, n), seeds = grid.parse_cell_seeds(spec)
+            validate.positive(a, "--cell-seeds alpha", upper=1.0)
+            validate.non_negative(n, "--cell-seeds noise")
+            for s in seeds:
+                validate.seed(s, "--cell-seeds seeds")
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    out = check_out(args.out)
+    table = out / grid.CSV_NAME
+    if table.is_file():
+        with open(table, newline="") as f:
+            header = next(csv.reader(f), [])
+        if "id" not in header:
+            raise CliError(f"{table} has no 'id' column (columns: {', '.join(header) or 'none'}); "
+                           "it is not a sweep table, or it is damaged: move it away to start afresh")
+    for row in sorted((out / "rows").glob("*.json")) if (out / "rows").is_dir() else []:
+        try:
+            json.loads(row.read_text())
+        except (ValueError, OSError) as e:
+            raise CliError(f"{row} is damaged ({e}); delete it and the sweep retrains that network") from None
+
+
 def handle(args: argparse.Namespace) -> None:
-    """The ``sweep`` subcommand's handler: bad arguments and file errors become `CliError`."""
+    """The ``sweep`` subcommand's handler: arguments checked first; bad arguments and file errors
+    become `CliError`."""
+    check_arguments(args)
     try:
         run_command(args)
     except (ValueError, OSError) as e:

@@ -15,6 +15,9 @@ from ..training import TrainConfig
 #: The paper's setting (alpha = dt / tau, recurrent noise std): the reference recipe's defaults.
 PAPER_CELL: tuple[float, float] = (TrainConfig.alpha, TrainConfig.noise_std)
 
+#: The table's file name inside a sweep's --out folder.
+CSV_NAME = "sweep.csv"
+
 
 def parse_seeds(text: str) -> list[int]:
     """Seeds from text: '0-31' -> 0..31; '0,3,5-7' -> [0, 3, 5, 6, 7] (order kept, duplicates dropped).

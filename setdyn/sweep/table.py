@@ -22,9 +22,10 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from .grid import CSV_NAME
+
 #: The mechanism labels of `setdyn.analysis.mechanism.classify`.
 LABELS: tuple[str, ...] = ("phase-oscillator", "fixed-point", "other")
-CSV_NAME = "sweep.csv"
 #: The shipped results table.
 SHIPPED = Path(__file__).resolve().parents[1] / "data" / CSV_NAME
 #: Row order of a written table: fastest neurons first, then noise, then seed.
