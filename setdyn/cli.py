@@ -28,13 +28,17 @@ class CliError(Exception):
     """An error reported as one line on stderr with exit code 2."""
 
 
-def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: str = "auto") -> dict[str, Any]:
-    """Train one seed and judge it by the selection rule; returns everything needed to save it."""
+def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: str = "auto",
+                     checkpoints: int | None = None) -> dict[str, Any]:
+    """Train one seed and judge it by the selection rule; returns everything needed to save it
+    (with `checkpoints` = N, also N snapshots of the weights along training under "snapshots")."""
     from .analysis import oscillation_test
+    from .training.checkpoints import checkpoint_epochs
 
     torch.set_num_threads(1)
     cfg = TrainConfig.from_dict(cfg_dict)
-    res = train(cfg, progress=progress, engine=engine)
+    epochs = checkpoint_epochs(checkpoints, cfg.max_epochs) if checkpoints is not None else None
+    res = train(cfg, progress=progress, engine=engine, checkpoints=epochs)
     acc = evaluate_all(res.model, cfg)
     cyc = oscillation_test(res.model.double())
     res.model.float()
@@ -43,7 +47,8 @@ def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: s
             "seconds": res.seconds, "stopped_early": res.stopped_early, "engine": res.engine,
             "free_run": {"period_ms": cyc.period_ms, "amplitude": cyc.amplitude,
                          "is_limit_cycle": cyc.is_limit_cycle, "oscillates_in_trial": cyc.oscillates_in_trial},
-            "passed": passed, "state_dict": {k: v.detach().clone() for k, v in res.model.state_dict().items()}}
+            "passed": passed, "state_dict": {k: v.detach().clone() for k, v in res.model.state_dict().items()},
+            "snapshots": res.snapshots}
 
 
 def _save(out: Path, result: dict[str, Any], selection: dict[str, Any] | None, name: str) -> Path:
@@ -81,11 +86,27 @@ def cmd_train(args: argparse.Namespace) -> None:
         engine = resolve_engine(engine or "auto", TrainConfig.from_dict(cfg_dict))
     except (TypeError, ValueError) as e:
         raise CliError(f"bad training config: {e}") from None
-    result = _train_and_judge(cfg_dict, progress=True, engine=engine)
+    if args.checkpoints is not None and args.checkpoints < 2:
+        raise CliError(f"--checkpoints must be a whole number >= 2 (the first and the last epoch), got {args.checkpoints}")
+    result = _train_and_judge(cfg_dict, progress=True, engine=engine, checkpoints=args.checkpoints)
     path = _save(Path(args.out), result, None, "model")
-    print(json.dumps({"weights": str(path), "engine": engine, "passed_selection_rule": result["passed"],
-                      **result["accuracy"],
-                      "free_run": result["free_run"]}, indent=1))
+    report = {"weights": str(path), "engine": engine, "passed_selection_rule": result["passed"],
+              **result["accuracy"], "free_run": result["free_run"]}
+    if args.checkpoints is not None:
+        report["checkpoints"] = str(_save_checkpoints(Path(args.out), result))
+    print(json.dumps(report, indent=1))
+
+
+def _save_checkpoints(out: Path, result: dict[str, Any]) -> Path:
+    """OUT/checkpoints.safetensors + .json from a `_train_and_judge` result with snapshots."""
+    from .training import build_model
+    from .training.checkpoints import save_checkpoints
+
+    cfg = TrainConfig.from_dict(result["config"])
+    model = build_model(cfg)
+    meta = {k: result[k] for k in ("config", "engine", "stopped_early", "accuracy", "free_run")}
+    meta["final_epoch"] = result["epochs"]
+    return save_checkpoints(out, result["snapshots"], model.colors, model.alpha, result["history"], meta)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -191,6 +212,9 @@ def parser() -> argparse.ArgumentParser:
                         "in Python), autograd (PyTorch, any alpha), or auto (native where it applies and "
                         "compiles, else bptt where it applies, else autograd); default auto, or with --config the "
                         f"engine recorded in that file ({LEGACY_ENGINE} if it records none)")
+    t.add_argument("--checkpoints", type=int, metavar="N",
+                   help="also keep N snapshots of the weights along training (epoch 0, log-spaced epochs, the "
+                        "last) in OUT/checkpoints.safetensors + OUT/checkpoints.json")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="print the four accuracies of a weight file as JSON")
     _weights_or_reference(e)
