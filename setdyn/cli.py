@@ -87,7 +87,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     except (TypeError, ValueError) as e:
         raise CliError(f"bad training config: {e}") from None
     if args.checkpoints is not None and args.checkpoints < 2:
-        raise CliError(f"--checkpoints must be a whole number >= 2 (the first and the last epoch), got {args.checkpoints}")
+        raise CliError(f"--checkpoints must be a whole number >= 2 (the first and the last epoch), "
+                       f"got {args.checkpoints}")
     result = _train_and_judge(cfg_dict, progress=True, engine=engine, checkpoints=args.checkpoints)
     path = _save(Path(args.out), result, None, "model")
     report = {"weights": str(path), "engine": engine, "passed_selection_rule": result["passed"],
@@ -104,7 +105,7 @@ def _save_checkpoints(out: Path, result: dict[str, Any]) -> Path:
 
     cfg = TrainConfig.from_dict(result["config"])
     model = build_model(cfg)
-    meta = {k: result[k] for k in ("config", "engine", "stopped_early", "accuracy", "free_run")}
+    meta = {k: result[k] for k in ("config", "engine", "stopped_early", "accuracy", "free_run", "history")}
     meta["final_epoch"] = result["epochs"]
     return save_checkpoints(out, result["snapshots"], model.colors, model.alpha, result["history"], meta)
 
@@ -154,6 +155,16 @@ def cmd_search_seed(args: argparse.Namespace) -> None:
 def cmd_analyze(args: argparse.Namespace) -> None:
     from . import analysis
 
+    if args.checkpoints:
+        from .analysis.emergence import emergence_table
+        from .training.checkpoints import CheckpointFileError
+
+        try:
+            table = emergence_table(args.checkpoints)
+        except CheckpointFileError as e:
+            raise CliError(str(e)) from None
+        print(json.dumps(table, indent=1))
+        return
     if args.reference:
         from . import reference
 
@@ -229,6 +240,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_search_seed)
     a = sub.add_parser("analyze", help="measure the mechanism; prints one JSON object")
     _weights_or_reference(a)
+    a.add_argument("--checkpoints", metavar="DIR",
+                   help="instead: the emergence table of the snapshots in DIR (from train --checkpoints): per "
+                        "snapshot accuracy, dynamics, period, leading eigenvalue, kicks, Z3 agreement, and the "
+                        "epochs of the cycle's birth, the Z3 code and the paper's accuracy")
     a.set_defaults(func=cmd_analyze)
     from . import sweep
 

@@ -124,7 +124,8 @@ def load_index(directory: str | Path) -> dict[str, Any]:
     """The JSON index of a checkpoint folder, checked for format and version."""
     path = Path(directory) / f"{STEM}.json"
     if not path.is_file():
-        raise CheckpointFileError(f"no checkpoint index {path} (write one with `python -m setdyn train --checkpoints N`)")
+        raise CheckpointFileError(f"no checkpoint index {path} "
+                                  "(write one with `python -m setdyn train --checkpoints N`)")
     try:
         index = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
