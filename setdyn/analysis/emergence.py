@@ -311,5 +311,53 @@ def load_shipped() -> dict[str, Any]:
             "supercritical_fit": birth["supercritical_fit"]}
 
 
-__all__ = ["SHIPPED", "birth_scan", "fixed_point_spectrum", "load_shipped", "supercritical_fit", "NS_PERIOD_FACTOR", "accepted", "accuracy_epoch", "emergence_table", "find_events",
-           "measure_checkpoints", "measure_snapshot"]
+def chapter_numbers(shipped: dict[str, Any], shipped_meta: dict[str, Any]) -> dict[str, Any]:
+    """The numbers (and the words they decide) the chapter "How the oscillator is born" prints, from
+    `load_shipped()` and the shipped model's sidecar (`setdyn.weights.load_meta()`): one flat dict
+    of plain Python values, epochs as ints, periods in ms, angles in degrees, accuracies in %."""
+    rows, ev, scan, fit = shipped["rows"], shipped["events"], shipped["scan"], shipped["supercritical_fit"]
+    index = shipped["index"]
+    by_epoch = {r["epoch"]: r for r in rows}
+    last = rows[-1]
+    born = next(r for r in scan if r["epoch"] == ev["birth_scan_epoch"])
+    e0, e1 = ev["crossing_between"]
+    a0, a1 = (next(r["leading_angle_deg"] for r in scan if r["epoch"] == e) for e in (e0, e1))
+    ang = a0 + (ev["crossing_epoch"] - e0) / (e1 - e0) * (a1 - a0)
+    first_cycle = next(r for r in rows if r["kind"] == "limit cycle" and r["epoch"] >= ev["birth_epoch"])
+    kicks0 = np.asarray(first_cycle["kicks_deg"])
+    spread0 = float(np.max(np.abs(np.angle(np.exp(1j * np.radians(kicks0[:, None] - kicks0[None]))))) * 180 / np.pi)
+    z3row = by_epoch[ev["z3_epoch"]]
+    order = sorted([("the cycle", ev["crossing_epoch"]), ("the Z3 code", ev["z3_epoch"]),
+                    ("the paper's accuracy", ev["accuracy_epoch"])], key=lambda t: t[1])
+    supercritical = abs(fit["root_modulus"] - 1) < 0.02 and fit["r2"] > 0.95
+    acc = index["accuracy"]
+    return jsonable({
+        "n_snapshots": len(rows), "final_epoch": last["epoch"], "shipped_epoch": shipped_meta["epochs"],
+        "final_period_ms": last["period_ms"], "shipped_period_ms": shipped_meta["free_run"]["period_ms"],
+        "final_train_acc_noisy": 100 * acc["train_acc_noisy"], "final_test_acc_clean": 100 * acc["test_acc_clean"],
+        "final_fresh_acc_clean": 100 * acc["fresh_acc_clean"],
+        "shipped_train_acc_noisy": 100 * shipped_meta["accuracy"]["train_acc_noisy"],
+        "birth_epoch": ev["birth_scan_epoch"], "crossing_epoch": ev["crossing_epoch"], "crossing_from": e0,
+        "crossing_to": e1, "modulus_before": scan[[r["epoch"] for r in scan].index(e0)]["leading_modulus"],
+        "modulus_after": born["leading_modulus"], "bifurcation": ev["bifurcation"],
+        "angle_at_crossing_deg": ang, "pair_period_ms": 360.0 / ang * paper.DT_MS, "birth_period_ms": born["period_ms"],
+        "fit_root": fit["root_modulus"], "fit_r2": fit["r2"], "fit_n": fit["n"],
+        "growth_word": "grows from zero size, as the square root of the distance past the crossing"
+        if supercritical else "appears at a finite size",
+        "criticality": "supercritical" if supercritical else "not supercritical",
+        "birth_fresh_acc": 100 * by_epoch[ev["birth_epoch"]]["accuracy"]["fresh_acc_clean"],
+        "first_kicks_epoch": first_cycle["epoch"], "first_kick_spread_deg": spread0,
+        "first_kicks_word": "nearly the same" if spread0 < 30 else "different",
+        "z3_epoch": ev["z3_epoch"], "z3_kick_g": z3row["kicks_deg"][0], "z3_kick_p": z3row["kicks_deg"][1],
+        "z3_kick_r": z3row["kicks_deg"][2], "z3_fresh_acc": 100 * z3row["accuracy"]["fresh_acc_clean"],
+        "final_kick_g": last["kicks_deg"][0], "final_kick_p": last["kicks_deg"][1],
+        "final_kick_r": last["kicks_deg"][2],
+        "accuracy_epoch": ev["accuracy_epoch"],
+        "order": ", then ".join(n for n, _ in order),
+        "cycle_first": order[0][0] == "the cycle",
+    })
+
+
+__all__ = ["NS_PERIOD_FACTOR", "SHIPPED", "accepted", "accuracy_epoch", "birth_scan", "chapter_numbers",
+           "emergence_table", "find_events", "fixed_point_spectrum", "load_shipped", "measure_checkpoints",
+           "measure_snapshot", "supercritical_fit"]
