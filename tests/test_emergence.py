@@ -219,3 +219,54 @@ def test_cli_prints_the_emergence_table(shipped, tmp_path, capsys):
     for s, i in zip(out["snapshots"], pick):
         assert s["leading_modulus"] == pytest.approx(shipped["rows"][i]["leading_modulus"], rel=1e-5)
     assert main(["analyze", "--checkpoints", str(tmp_path / "none")]) == 2
+
+
+# ------------------------------------------------------------------ the scrubber in a browser
+
+@pytest.fixture(scope="module")
+def scrubber_page(shipped, tmp_path_factory):
+    from setdyn.viz.emergence import scrubber_data, scrubber_html
+    data = scrubber_data(shipped["models"], shipped["index"], shipped["rows"], shipped["events"])
+    page = tmp_path_factory.mktemp("scrubber") / "scrubber.html"
+    page.write_text('<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
+                    'content="width=device-width, initial-scale=1"></head><body style="margin:8px">'
+                    + scrubber_html(data) + "</body></html>", encoding="utf-8")
+    return page, data
+
+
+def test_scrubber_payload_follows_the_measurements(shipped, scrubber_page):
+    _, data = scrubber_page
+    assert data["epochs"] == shipped["index"]["epochs"]
+    for f, r in zip(data["frames"], shipped["rows"]):
+        assert f["kind"] == r["kind"] and (f["kicks_deg"] is None) == (r["kicks_deg"] is None)
+        assert f["modulus"] == pytest.approx(r["leading_modulus"], abs=1e-4)
+        assert len(f["trials"][0]) == 50 and len(f["ends"]) == 27
+    assert len(json.dumps(data)) < 600_000
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1100, "height": 900}, {"width": 390, "height": 844}])
+def test_scrubber_slides_through_every_frame_fast_and_fits(scrubber_page, guarded_page, viewport):
+    page_file, data = scrubber_page
+    g = guarded_page(viewport=viewport)
+    g.page.goto(page_file.as_uri())
+    root = g.page.locator("figure.setdyn-emergence")
+    n = len(data["epochs"])
+    assert root.get_attribute("data-frame") == str(n - 1)  # opens on the trained network
+    times = []
+    for i in range(n):
+        g.page.eval_on_selector(".se-slider", f'e => {{ e.value = {i}; e.dispatchEvent(new Event("input")); }}')
+        assert root.get_attribute("data-frame") == str(i)
+        assert g.page.locator(".se-epoch").inner_text().startswith(f"epoch {data['epochs'][i]} ")
+        times.append(float(root.get_attribute("data-draw-ms")))
+    assert max(times) < 50, f"slowest frame {max(times):.1f} ms"  # generous; the aim is 16 ms
+    # the kicks are hidden without a cycle and shown with one
+    first = data["frames"][0]["kicks_deg"] is None
+    g.page.eval_on_selector(".se-slider", 'e => { e.value = 0; e.dispatchEvent(new Event("input")); }')
+    assert ("no limit cycle" in g.page.locator(".se-panel").nth(3).inner_text()) == first
+    # play runs to the end on its own
+    g.page.click(".se-play")
+    g.page.wait_for_function(f'document.querySelector("figure.setdyn-emergence").dataset.frame === "{n - 1}"',
+                             timeout=60_000)
+    width = g.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"horizontal overflow: {width} px > {viewport['width']} px"
+    g.assert_clean("emergence scrubber")
