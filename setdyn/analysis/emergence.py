@@ -346,6 +346,11 @@ def chapter_numbers(shipped: dict[str, Any], shipped_meta: dict[str, Any]) -> di
         if supercritical else "appears at a finite size",
         "criticality": "supercritical" if supercritical else "not supercritical",
         "birth_fresh_acc": 100 * by_epoch[ev["birth_epoch"]]["accuracy"]["fresh_acc_clean"],
+        "birth_lead_word": "long before the network answers anything"
+        if by_epoch[ev["birth_epoch"]]["accuracy"]["fresh_acc_clean"] < 0.05 else "while the network is learning",
+        "code_word": "The phase code is in place before the readout has learned to read it."
+        if z3row["accuracy"]["fresh_acc_clean"] < paper.ACCEPT["fresh_acc_clean"]
+        else "The code and the accuracy arrive together.",
         "first_kicks_epoch": first_cycle["epoch"], "first_kick_spread_deg": spread0,
         "first_kicks_word": "nearly the same" if spread0 < 30 else "different",
         "z3_epoch": ev["z3_epoch"], "z3_kick_g": z3row["kicks_deg"][0], "z3_kick_p": z3row["kicks_deg"][1],

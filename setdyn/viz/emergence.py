@@ -156,16 +156,17 @@ def timeline_figure(rows: Sequence[dict[str, Any]], events: dict[str, Any], hist
                              line=dict(color="#2ca02c")), 2, 1)
     born = next((events[k] for k in ("birth_scan_epoch", "crossing_epoch", "birth_epoch") if events.get(k) is not None),
                 None)
-    for name, e in (("cycle born", born),
-                    ("Z3 code", events.get("z3_epoch")), ("paper's accuracy", events.get("accuracy_epoch"))):
+    for k, (name, e) in enumerate((("cycle born", born), ("Z3 code", events.get("z3_epoch")),
+                                   ("paper's accuracy", events.get("accuracy_epoch")))):
         if e is not None:
             fig.add_vline(x=e + 1, line=dict(color="#333", dash="dash"))
-            fig.add_annotation(x=np.log10(e + 1), y=1.02, yref="paper", text=f"{name} ({e:.0f})",
-                               showarrow=False, xanchor="right", font=dict(size=11))
-    fig.update_xaxes(type="log", title_text="epoch + 1 (log scale)", row=2, col=1)
+            fig.add_annotation(x=np.log10(e + 1), xref="x2", y=1.01 + 0.055 * k, yref="paper",
+                               text=f"{name} ({e:.0f})", showarrow=False, xanchor="right", font=dict(size=11))
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text="epoch + 1 (log scale)", row=2, col=1)
     fig.update_yaxes(title_text="|λ| at fixed point", row=1, col=1)
     fig.update_yaxes(title_text="fraction", range=[-0.03, 1.05], row=2, col=1)
-    fig.update_layout(height=480, margin=dict(l=60, r=10, t=40, b=50), legend=dict(orientation="h", y=-0.2),
+    fig.update_layout(height=500, margin=dict(l=60, r=10, t=60, b=50), legend=dict(orientation="h", y=-0.2),
                       template="plotly_white")
     return fig
 
