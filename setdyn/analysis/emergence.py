@@ -22,6 +22,14 @@ From the snapshots (`find_events`):
   `paper.ACCEPT`, and the first snapshot meeting it.
 
 Epochs count passes over the training set (0 = untrained); periods in ms; angles in degrees.
+
+How the shipped files in setdyn/data/emergence were made: checkpoints.* by
+``python -m setdyn train --config setdyn/data/pretrained.json --checkpoints 40``
+(with the run's history added to the index); measures.json by `measure_checkpoints`
+and `find_events`; birth_scan.json by `birth_scan` of the same run retrained with
+``train(TrainConfig(..., max_epochs=345), engine="autograd", checkpoints=range(276, 346))``
+(one snapshot per epoch around the birth; those weights are not shipped, a test checks
+that the scan retraces the shipped snapshots where both have one).
 """
 from __future__ import annotations
 
