@@ -43,13 +43,17 @@ SELECTION_RULE = ("the first seed counting from 0 whose trained network reaches 
                   "oscillating to the end of the 500 ms trial")
 
 
-def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: str = "auto") -> dict[str, Any]:
-    """Train one seed and judge it by the selection rule; returns everything needed to save it."""
+def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: str = "auto",
+                     checkpoints: int | None = None) -> dict[str, Any]:
+    """Train one seed and judge it by the selection rule; returns everything needed to save it
+    (with `checkpoints` = N, also N snapshots of the weights along training under "snapshots")."""
     from .analysis import oscillation_test
+    from .training.checkpoints import checkpoint_epochs
 
     torch.set_num_threads(1)
     cfg = TrainConfig.from_dict(cfg_dict)
-    res = train(cfg, progress=progress, engine=engine)
+    epochs = checkpoint_epochs(checkpoints, cfg.max_epochs) if checkpoints is not None else None
+    res = train(cfg, progress=progress, engine=engine, checkpoints=epochs)
     acc = evaluate_all(res.model, cfg)
     cyc = oscillation_test(res.model.double())
     res.model.float()
@@ -58,7 +62,9 @@ def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: s
             "seconds": res.seconds, "stopped_early": res.stopped_early, "engine": res.engine,
             "free_run": {"period_ms": cyc.period_ms, "amplitude": cyc.amplitude,
                          "is_limit_cycle": cyc.is_limit_cycle, "oscillates_in_trial": cyc.oscillates_in_trial},
-            "machine": weights.machine(), "passed": passed, "state_dict": {k: v.detach().clone() for k, v in res.model.state_dict().items()}}
+            "machine": weights.machine(), "passed": passed,
+            "state_dict": {k: v.detach().clone() for k, v in res.model.state_dict().items()},
+            "snapshots": res.snapshots}
 
 
 def _save(out: Path, result: dict[str, Any], selection: dict[str, Any] | None, name: str) -> Path:
@@ -99,12 +105,29 @@ def cmd_train(args: argparse.Namespace) -> None:
         engine = resolve_engine(engine or "auto", cfg)
     except (TypeError, ValueError) as e:
         raise CliError(f"bad training config: {e}") from None
+    if args.checkpoints is not None and args.checkpoints < 2:
+        raise CliError(f"--checkpoints must be a whole number >= 2 (the first and the last epoch), "
+                       f"got {args.checkpoints}")
     with _locked_out(out):
-        result = _train_and_judge(cfg_dict, progress=True, engine=engine)
+        result = _train_and_judge(cfg_dict, progress=True, engine=engine, checkpoints=args.checkpoints)
         path = _save(out, result, None, "model")
-    print(json.dumps({"weights": str(path), "engine": engine, "passed_selection_rule": result["passed"],
-                      **result["accuracy"],
-                      "free_run": result["free_run"]}, indent=1))
+        report = {"weights": str(path), "engine": engine, "passed_selection_rule": result["passed"],
+                  **result["accuracy"], "free_run": result["free_run"]}
+        if args.checkpoints is not None:
+            report["checkpoints"] = str(_save_checkpoints(out, result))
+    print(json.dumps(report, indent=1))
+
+
+def _save_checkpoints(out: Path, result: dict[str, Any]) -> Path:
+    """OUT/checkpoints.safetensors + .json from a `_train_and_judge` result with snapshots."""
+    from .training import build_model
+    from .training.checkpoints import save_checkpoints
+
+    cfg = TrainConfig.from_dict(result["config"])
+    model = build_model(cfg)
+    meta = {k: result[k] for k in ("config", "engine", "stopped_early", "accuracy", "free_run", "history")}
+    meta["final_epoch"] = result["epochs"]
+    return save_checkpoints(out, result["snapshots"], model.colors, model.alpha, result["history"], meta)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -154,6 +177,16 @@ def cmd_search_seed(args: argparse.Namespace) -> None:
 def cmd_analyze(args: argparse.Namespace) -> None:
     from . import analysis
 
+    if args.checkpoints:
+        from .analysis.emergence import emergence_table
+        from .training.checkpoints import CheckpointFileError
+
+        try:
+            table = emergence_table(args.checkpoints)
+        except CheckpointFileError as e:
+            raise CliError(str(e)) from None
+        print(json.dumps(table, indent=1))
+        return
     if args.reference:
         from . import reference
 
@@ -294,6 +327,9 @@ def parser() -> argparse.ArgumentParser:
                         "in Python), autograd (PyTorch, any alpha), or auto (native where it applies and "
                         "compiles, else bptt where it applies, else autograd); default auto, or with --config the "
                         f"engine recorded in that file ({LEGACY_ENGINE} if it records none)")
+    t.add_argument("--checkpoints", type=int, metavar="N",
+                   help="also keep N snapshots of the weights along training (epoch 0, log-spaced epochs, the "
+                        "last) in OUT/checkpoints.safetensors + OUT/checkpoints.json")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="print the four accuracies of a weight file as JSON")
     _weights_or_reference(e)
@@ -309,6 +345,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_search_seed)
     a = sub.add_parser("analyze", help="measure the mechanism; prints one JSON object")
     _weights_or_reference(a)
+    a.add_argument("--checkpoints", metavar="DIR",
+                   help="instead: the emergence table of the snapshots in DIR (from train --checkpoints): per "
+                        "snapshot accuracy, dynamics, period, leading eigenvalue, kicks, Z3 agreement, and the "
+                        "epochs of the cycle's birth, the Z3 code and the paper's accuracy")
     a.set_defaults(func=cmd_analyze)
     for provider in PROVIDERS:
         provider.register(sub)

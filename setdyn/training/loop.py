@@ -19,13 +19,14 @@ import copy
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..model import CTRNN
+from .checkpoints import weights_of
 from .config import TrainConfig, build_model
 from .engines import Engine, get_engine, resolve_engine
 from .evaluation import clean_accuracies, evaluation_sets
@@ -48,6 +49,9 @@ class TrainResult:
     stopped_early: bool = False  #: the stopping rule ended the run before cfg.max_epochs
     seconds: float = 0.0  #: wall time of the training
     engine: str = "autograd"  #: how the gradients were computed (an engine name, or "batched")
+    #: epoch -> float32 copy of the trainable tensors, for the epochs asked for in `train(checkpoints=...)`
+    #: that the run reached, and always its last epoch (empty if none were asked for)
+    snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
 
 
 class RunLog:
@@ -184,7 +188,8 @@ def train_epoch(model: CTRNN, opt: torch.optim.Optimizer, codes: torch.Tensor, t
 
 
 def train(cfg: TrainConfig, progress: bool = True,
-          callback: Callable[[int, dict[str, float]], None] | None = None, engine: str = "auto") -> TrainResult:
+          callback: Callable[[int, dict[str, float]], None] | None = None, engine: str = "auto",
+          checkpoints: Collection[int] | None = None) -> TrainResult:
     """Train a network from scratch; deterministic for a given config and engine.
 
     Parameters
@@ -194,17 +199,20 @@ def train(cfg: TrainConfig, progress: bool = True,
     callback : called after every evaluation with (epoch, record): the record holds that epoch's
         train_loss and train_acc_noisy and the EVAL_KEYS.
     engine : a name in `ENGINE_CHOICES` (see `setdyn.training.engines`).
+    checkpoints : epochs (0 = before training) at which to keep a copy of the weights in
+        `TrainResult.snapshots` (e.g. `checkpoints.checkpoint_epochs`); the last epoch is always kept
+        when any are asked for. Taking them changes no number of the run.
 
     The arithmetic runs on one thread (faster than two for this small model, and bit-reproducible);
     engines with a noise stream draw their noise ahead on a second thread, which changes no number.
     """
     chosen = get_engine(resolve_engine(engine, cfg))
     with torch_threads(1):
-        return _train(cfg, progress, callback, chosen)
+        return _train(cfg, progress, callback, chosen, set(checkpoints or ()))
 
 
 def _train(cfg: TrainConfig, progress: bool, callback: Callable[[int, dict[str, float]], None] | None,
-           engine: Engine) -> TrainResult:
+           engine: Engine, checkpoints: set[int]) -> TrainResult:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg)
     sets = evaluation_sets(cfg)
@@ -222,6 +230,7 @@ def _train(cfg: TrainConfig, progress: bool, callback: Callable[[int, dict[str, 
     pending: tuple[int, Future] | None = None
     log = RunLog(cfg)
     bar = tqdm(range(1, cfg.max_epochs + 1), desc=f"train seed {cfg.seed}", disable=not progress, unit="epoch")
+    snapshots = {0: weights_of(model)} if 0 in checkpoints else {}
 
     def judge(epoch: int, clean: dict[str, float]) -> bool:
         rec = log.judge(epoch, clean)
@@ -237,6 +246,8 @@ def _train(cfg: TrainConfig, progress: bool, callback: Callable[[int, dict[str, 
             perm = stream.permutation() if stream else torch.randperm(len(train_set), generator=g)
             losses, correct = train_epoch(model, opt, codes, targets, perm, cfg, g, engine, stream)
             due = log.end_epoch(float(np.mean(losses)), correct / len(train_set))
+            if epoch in checkpoints:
+                snapshots[epoch] = weights_of(model)
             if pending is not None:
                 done, result = pending
                 pending = None
@@ -259,7 +270,11 @@ def _train(cfg: TrainConfig, progress: bool, callback: Callable[[int, dict[str, 
             lagged.shutdown(wait=True)
     bar.close()
     model.eval()
-    return log.result(model, engine.name)
+    result = log.result(model, engine.name)
+    if checkpoints:  # an epoch undone by a lagged stop is dropped; the last epoch is always kept
+        result.snapshots = {e: w for e, w in snapshots.items() if e < log.epoch}
+        result.snapshots[log.epoch] = weights_of(model)
+    return result
 
 
 __all__ = ["EPOCH_KEYS", "EVAL_KEYS", "RunLog", "TrainResult", "fused_adamw_step", "make_optimizer", "torch_threads",
