@@ -55,7 +55,8 @@ def test_oscillator_matches_the_formula_and_setdyn_oscillator():
         ons = [50.0, 150.0, 250.0]
         f = widgets.oscillator(t, seq, ons, **widgets.PAPER_OSCILLATOR)
         assert np.abs(f - reference_oscillator(t, seq, ons)).max() < 1e-9
-        assert np.abs(f - handcrafted(t, [ons], [list(seq)])[0]).max() < 1e-12
+        delay = widgets.PAPER_OSCILLATOR["kick_delay_ms"]
+        assert np.abs(f - handcrafted(t, [ons], [list(seq)], kick_delay_ms=delay)[0]).max() < 1e-12
 
 
 def test_oscillator_ends_low_on_valid_trials_as_published():
