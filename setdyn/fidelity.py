@@ -38,7 +38,7 @@ from . import analysis, paper, task
 from .analysis.oscillator import handcrafted
 from .model import CTRNN
 from .numerics import r_squared
-from .training import TrainConfig, evaluate, evaluate_all
+from .training import TrainConfig, evaluate_all
 
 
 # ---------------------------------------------------------------- onsets
@@ -138,14 +138,14 @@ PAPER_NOISE_PARAMETER = 0.1
 
 def noise_convention_accuracy(model: CTRNN, trials: task.TrialSet, n_draws: int = 20, seed: int = 0
                               ) -> dict[str, float]:
-    """Mean noisy accuracy on `trials` over n_draws noise draws, with eta's 0.1 read as a standard
-    deviation (the code) and as a variance (std sqrt(0.1) = 0.316); initial-state noise std 0.5 in both."""
-    cfg = TrainConfig()
+    """Mean noisy accuracy on `trials` over n_draws noise draws (and its sd over draws), with eta's 0.1
+    read as a standard deviation (the code: keys as_std, as_std_sd) and as a variance (std sqrt(0.1) =
+    0.316: as_variance, as_variance_sd); initial-state noise std 0.5 in both, as in training."""
+    from .reference import noisy_accuracies
     out = {}
     for name, std in (("as_std", PAPER_NOISE_PARAMETER), ("as_variance", float(np.sqrt(PAPER_NOISE_PARAMETER)))):
-        acc = [evaluate(model, trials, std, cfg.x0_noise_std, seed + k)[0] for k in range(n_draws)]
-        out[name] = float(np.mean(acc))
-        out[f"{name}_sd"] = float(np.std(acc))
+        acc = noisy_accuracies(model, trials, n_draws, seed, noise_std=std)
+        out[name], out[f"{name}_sd"] = float(acc.mean()), float(acc.std())
     return out
 
 
@@ -201,7 +201,102 @@ def final_outputs(model: CTRNN, trials: task.TrialSet) -> dict[str, float]:
     return {"valid": float(z[valid].mean()), "invalid": float(z[~valid].mean())}
 
 
-__all__ = ["PAPER_END_SILENCE_MS", "PAPER_NOISE_PARAMETER", "accuracies_on_reference_onsets",
+# ---------------------------------------------------------------- everything the differences page shows
+
+def heldout_rpc1(model: CTRNN, training_seed: int) -> tuple[np.ndarray, task.TrialSet]:
+    """rPC1 of the held-out trials (``analysis.heldout_trials``) at the network's best rotation, as
+    chapter 6 scores the paper's oscillator on it: (signal trials x T, the trials)."""
+    net = analysis.network_analysis(model)
+    pca, angle = net.pca(training_seed), net.rotation(training_seed).best_angle_deg
+    held = analysis.heldout_trials()
+    return analysis.rpc1(pca, analysis.trial_rates(model, held.codes), angle), held
+
+
+def measure_all(model: CTRNN, config: dict[str, Any], ref: Any = None, n_draws: int = 20) -> dict[str, float]:
+    """Every number of the differences table, for a network (with the config dict of its weight file)
+    and, if given, the reference's trials and network (``reference.load_reference``); keys starting
+    with ``ref_`` or ``paper_net_`` are left out without it. Fractions in [0, 1], times in ms, angles
+    in degrees."""
+    from . import pc_convention, reference as reference_module
+    seed = int(config.get("seed", 0))
+    m: dict[str, float] = {}
+    # onsets
+    for gen in task.ONSET_GENERATORS:
+        for k, v in onset_statistics(generator_onsets(gen)).items():
+            m[f"{gen}_{k}"] = v
+    acc = accuracies_on_reference_onsets(model, config)
+    for k in ("train_acc_noisy", "test_acc_clean", "fresh_acc_clean", "meets_all"):
+        m[f"ours_refonsets_{k}"] = acc[k]
+    for gen in task.ONSET_GENERATORS:
+        draws = reference_module.noisy_accuracies(model, task.training_set(seed, generator=gen), n_draws)
+        m[f"ours_{gen}_train_noisy_mean"], m[f"ours_{gen}_train_noisy_sd"] = float(draws.mean()), float(draws.std())
+    for k, v in paper.ACCEPT.items():
+        m[f"accept_{k}"] = v
+    # the paper's oscillator on our network, as chapter 6 scores it
+    y, held = heldout_rpc1(model, seed)
+    m["ours_paper_osc_r2"] = paper_oscillator_r2(y, held)
+    m["ours_paper_osc_r2_at_onset"] = paper_oscillator_r2(y, held, 0.0)
+    m["kick_delay_ms"] = paper.PAPER_OSCILLATOR["kick_delay_ms"]
+    m["literal_integral_kick_deg"] = literal_integral_kick_deg()
+    m["paper_kick_deg"] = paper.PAPER_KICKS_DEG[1]
+    # end silence
+    ours_silence = silence_after_last_pulse_ms(task.training_set(seed))
+    m["ours_silence_min_ms"], m["ours_silence_mean_ms"] = float(ours_silence.min()), float(ours_silence.mean())
+    m["paper_silence_ms"] = PAPER_END_SILENCE_MS
+    # noise, output sign, encodings, the cycle's speed, the rotation
+    for k, v in noise_convention_accuracy(model, task.training_set(seed), n_draws).items():
+        m[f"ours_noise_{k}"] = v
+    m["noise_parameter"], m["noise_as_variance_std"] = PAPER_NOISE_PARAMETER, float(np.sqrt(PAPER_NOISE_PARAMETER))
+    for k, v in final_outputs(model, task.test_set(seed=paper.TEST_ONSET_SEED)).items():
+        m[f"ours_final_z_{k}"] = v
+    enc = encoding_correlations(model.colors.detach().numpy())
+    m["ours_enc_corr_max_abs"] = float(np.abs(enc).max())
+    m["chance_corr_sd"] = chance_correlation_sd(model.colors.shape[1])
+    net = analysis.network_analysis(model)
+    pca = net.pca(seed)
+    for k, v in cycle_speed(model, pca, net.cycle.period_ms).items():
+        m[f"ours_{k}"] = v
+    valid = task.training_set(seed).targets > 0
+    m["ours_rotation_deg"] = pc_convention.best_rotation_deg(model, pca, valid)
+    m["paper_rotation_deg"] = paper.PAPER_ROTATION_DEG
+    if ref is None:
+        return m
+    # the reference's own trials and network
+    ref_onsets = np.concatenate([ref.train.onset_steps(), ref.test.onset_steps()])
+    for k, v in onset_statistics(ref_onsets).items():
+        m[f"ref_{k}"] = v
+    for gen in task.ONSET_GENERATORS:
+        m[f"ref_ks_first_onset_p_{gen}"] = onset_ks(generator_onsets(gen), ref_onsets)["first_onset"]
+    ref_silence = reference_silence_ms(np.concatenate([ref.train.pulse_end_s, ref.test.pulse_end_s]))
+    m["ref_silence_min_ms"], m["ref_silence_mean_ms"] = float(ref_silence.min()), float(ref_silence.mean())
+    train, test = ref.train.trial_set(), ref.test.trial_set()
+    draws = reference_module.noisy_accuracies(model, train, n_draws)
+    m["ours_on_ref_train_noisy_mean"] = float(draws.mean())
+    m["ours_on_ref_test_clean"] = float(analysis_accuracy(model, test))
+    pnet = ref.model
+    for k, v in noise_convention_accuracy(pnet, train, n_draws).items():
+        m[f"paper_net_noise_{k}"] = v
+    for k, v in final_outputs(pnet, test).items():
+        m[f"paper_net_final_z_{k}"] = v
+    m["ref_enc_corr_max_abs"] = float(np.abs(encoding_correlations(ref.test.encodings)).max())
+    ppca = analysis.training_pca(pnet, trials=train)
+    for k, v in cycle_speed(pnet, ppca, analysis.free_run_dynamics(pnet).period_ms).items():
+        m[f"paper_net_{k}"] = v
+    frame = pc_convention.pc_frame(pnet, ppca, train.targets > 0)
+    m["paper_net_rotation_deg"] = pc_convention.best_rotation_deg(pnet, ppca, train.targets > 0)
+    paper_angle = frame.to_setdyn(paper.PAPER_ROTATION_DEG)
+    m["paper_net_paper_osc_r2"] = reference_module.paper_oscillator_r2(pnet, ppca, paper_angle, test)
+    m["paper_net_paper_osc_r2_at_onset"] = reference_module.paper_oscillator_r2(pnet, ppca, paper_angle, test, 0.0)
+    return m
+
+
+def analysis_accuracy(model: CTRNN, trials: task.TrialSet) -> float:
+    """Noise-free accuracy of a network on trials (fraction)."""
+    from .training import evaluate
+    return float(evaluate(model, trials)[0])
+
+
+__all__ = ["analysis_accuracy", "heldout_rpc1", "measure_all", "PAPER_END_SILENCE_MS", "PAPER_NOISE_PARAMETER", "accuracies_on_reference_onsets",
            "chance_correlation_sd", "cycle_speed", "encoding_correlations", "final_outputs", "generator_onsets",
            "literal_integral_kick_deg", "noise_convention_accuracy", "onset_ks", "onset_statistics",
            "paper_oscillator_r2", "reference_onsets", "reference_silence_ms", "silence_after_last_pulse_ms"]
