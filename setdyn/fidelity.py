@@ -179,11 +179,11 @@ def cycle_speed(system: analysis.DynamicalSystem, pca: analysis.TrainingPCA, per
     variation, the max/min ratio, and the coefficient of variation of the speed in rate space.
     A constant frequency (the paper's oscillator) has CV 0 and ratio 1."""
     n_period = int(round(period_ms / task.DT_MS))
-    x = analysis.free_trajectory(system, settle_steps + n_period + 1)[settle_steps:]
+    x = analysis.free_trajectory(system, settle_steps + n_period)[settle_steps:]  # n_period + 1 states
     with torch.no_grad():
         r = analysis.activation(system, torch.as_tensor(x)).numpy()
     xy = pca.project(r)[:, :2]
-    xy = xy - xy.mean(0)
+    xy = xy - xy[:-1].mean(0)  # the centre of the closed loop (its first n_period points)
     dtheta = np.abs(np.rad2deg(np.diff(np.unwrap(np.arctan2(xy[:, 1], xy[:, 0])))))
     speed = np.linalg.norm(np.diff(r, axis=0), axis=1)
     return {"phase_velocity_min_deg": float(dtheta.min()), "phase_velocity_max_deg": float(dtheta.max()),
