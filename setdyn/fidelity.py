@@ -212,6 +212,17 @@ def heldout_rpc1(model: CTRNN, training_seed: int) -> tuple[np.ndarray, task.Tri
     return analysis.rpc1(pca, analysis.trial_rates(model, held.codes), angle), held
 
 
+#: The keys of `measure_all` that need the reference's files (NaN without them).
+REFERENCE_KEYS: tuple[str, ...] = (
+    "ref_first_onset_at_step_3", "ref_gap_of_5_steps", "ref_mean_onset_step", "ref_ks_first_onset_p_grid",
+    "ref_ks_first_onset_p_reference", "ref_silence_min_ms", "ref_silence_mean_ms", "ours_on_ref_train_noisy_mean",
+    "ours_on_ref_test_clean", "paper_net_noise_as_std", "paper_net_noise_as_std_sd", "paper_net_noise_as_variance",
+    "paper_net_noise_as_variance_sd", "paper_net_final_z_valid", "paper_net_final_z_invalid", "ref_enc_corr_max_abs",
+    "paper_net_phase_velocity_min_deg", "paper_net_phase_velocity_max_deg", "paper_net_phase_velocity_mean_deg",
+    "paper_net_phase_velocity_cv", "paper_net_phase_velocity_ratio", "paper_net_rate_speed_cv",
+    "paper_net_rotation_deg", "paper_net_paper_osc_r2", "paper_net_paper_osc_r2_at_onset")
+
+
 def measure_all(model: CTRNN, config: dict[str, Any], ref: Any = None, n_draws: int = 20) -> dict[str, float]:
     """Every number of the differences table, for a network (with the config dict of its weight file)
     and, if given, the reference's trials and network (``reference.load_reference``); keys starting
@@ -260,7 +271,7 @@ def measure_all(model: CTRNN, config: dict[str, Any], ref: Any = None, n_draws: 
     m["ours_rotation_deg"] = pc_convention.best_rotation_deg(model, pca, valid)
     m["paper_rotation_deg"] = paper.PAPER_ROTATION_DEG
     if ref is None:
-        return m
+        return {**m, **{k: float("nan") for k in REFERENCE_KEYS}}
     # the reference's own trials and network
     ref_onsets = np.concatenate([ref.train.onset_steps(), ref.test.onset_steps()])
     for k, v in onset_statistics(ref_onsets).items():
@@ -296,7 +307,27 @@ def analysis_accuracy(model: CTRNN, trials: task.TrialSet) -> float:
     return float(evaluate(model, trials)[0])
 
 
-__all__ = ["analysis_accuracy", "heldout_rpc1", "measure_all", "PAPER_END_SILENCE_MS", "PAPER_NOISE_PARAMETER", "accuracies_on_reference_onsets",
+def reference_dir() -> Path:
+    """Where the reference repository's files are looked for: $SETDYN_REFERENCE_DIR, else
+    ``shared/reference`` next to the repository (they are never copied into it)."""
+    import os
+    env = os.environ.get("SETDYN_REFERENCE_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+def load_reference_if_present(directory: str | Path | None = None) -> Any:
+    """``reference.load_reference`` of `directory` (default :func:`reference_dir`), or None when its
+    files are absent."""
+    from .reference import find_reference, load_reference
+    d = Path(directory) if directory is not None else reference_dir()
+    try:
+        find_reference(d)
+    except FileNotFoundError:
+        return None
+    return load_reference(d)
+
+
+__all__ = ["REFERENCE_KEYS", "load_reference_if_present", "reference_dir", "analysis_accuracy", "heldout_rpc1", "measure_all", "PAPER_END_SILENCE_MS", "PAPER_NOISE_PARAMETER", "accuracies_on_reference_onsets",
            "chance_correlation_sd", "cycle_speed", "encoding_correlations", "final_outputs", "generator_onsets",
            "literal_integral_kick_deg", "noise_convention_accuracy", "onset_ks", "onset_statistics",
            "paper_oscillator_r2", "reference_onsets", "reference_silence_ms", "silence_after_last_pulse_ms"]

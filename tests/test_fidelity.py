@@ -65,3 +65,20 @@ def test_noise_as_variance_is_larger_noise():
     assert acc["as_variance"] < acc["as_std"]
     z = fidelity.final_outputs(model, trials)
     assert z["valid"] > paper.DECISION_THRESHOLD and z["invalid"] < -paper.DECISION_THRESHOLD
+
+
+def test_measure_all_has_every_reference_key():
+    """The page's table names these keys; with the reference's files they are all measured (no NaN)."""
+    from setdyn import weights
+    ref = fidelity.load_reference_if_present()
+    if ref is None:
+        pytest.skip(f"the reference repository's files are not in {fidelity.reference_dir()} "
+                    "(set SETDYN_REFERENCE_DIR)")
+    m = fidelity.measure_all(weights.load(), weights.load_meta()["config"], ref, n_draws=3)
+    assert set(fidelity.REFERENCE_KEYS) <= set(m)
+    assert not any(np.isnan(v) for v in m.values())
+    assert m["ref_first_onset_at_step_3"] == 0.0 and m["grid_first_onset_at_step_3"] > 0.08
+    assert m["ref_ks_first_onset_p_reference"] > 0.01 > m["ref_ks_first_onset_p_grid"]
+    assert m["paper_net_paper_osc_r2"] > m["paper_net_paper_osc_r2_at_onset"]  # the code's kick fits its network better
+    assert m["ours_paper_osc_r2"] == pytest.approx(-1.28, abs=0.01)  # chapter 6's number with the code's kick
+    assert 79.0 < m["ref_silence_min_ms"] < 100.0 and m["ours_silence_min_ms"] == 80.0
