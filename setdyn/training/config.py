@@ -115,9 +115,13 @@ class TrainConfig:
         return self.weight_decay_per_step / self.lr
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as JSON-ready types (betas as a list)."""
+        """The config as JSON-ready types (betas as a list). onset_generator is written only when it is
+        not "grid": a config without it means "grid", so the dicts (and the sweep's network ids, which
+        hash them) of every run made before the field existed stay what they were."""
         d = dataclasses.asdict(self)
         d["betas"] = list(self.betas)
+        if d["onset_generator"] == "grid":
+            del d["onset_generator"]
         return d
 
     @classmethod
