@@ -20,7 +20,12 @@ one table):
 * the colour encodings: :func:`encoding_correlations` and
   :func:`chance_correlation_sd` ("uncorrelated");
 * rPC1's "nonuniform frequency": :func:`cycle_speed` (phase velocity along
-  the free-running cycle in PC1-PC2).
+  the free-running cycle in PC1-PC2);
+* the sign of the output: :func:`final_outputs`.
+
+:func:`measure_all` computes every number of the page at once, for this
+book's network and (where its files are present, :func:`load_reference_if_present`)
+the reference's trials and network.
 
 Times in ms unless a name says otherwise; angles in degrees.
 """
@@ -283,7 +288,7 @@ def measure_all(model: CTRNN, config: dict[str, Any], ref: Any = None, n_draws: 
     train, test = ref.train.trial_set(), ref.test.trial_set()
     draws = reference_module.noisy_accuracies(model, train, n_draws)
     m["ours_on_ref_train_noisy_mean"] = float(draws.mean())
-    m["ours_on_ref_test_clean"] = float(analysis_accuracy(model, test))
+    m["ours_on_ref_test_clean"] = float(noise_free_accuracy(model, test))
     pnet = ref.model
     for k, v in noise_convention_accuracy(pnet, train, n_draws).items():
         m[f"paper_net_noise_{k}"] = v
@@ -301,7 +306,7 @@ def measure_all(model: CTRNN, config: dict[str, Any], ref: Any = None, n_draws: 
     return m
 
 
-def analysis_accuracy(model: CTRNN, trials: task.TrialSet) -> float:
+def noise_free_accuracy(model: CTRNN, trials: task.TrialSet) -> float:
     """Noise-free accuracy of a network on trials (fraction)."""
     from .training import evaluate
     return float(evaluate(model, trials)[0])
@@ -327,7 +332,8 @@ def load_reference_if_present(directory: str | Path | None = None) -> Any:
     return load_reference(d)
 
 
-__all__ = ["REFERENCE_KEYS", "load_reference_if_present", "reference_dir", "analysis_accuracy", "heldout_rpc1", "measure_all", "PAPER_END_SILENCE_MS", "PAPER_NOISE_PARAMETER", "accuracies_on_reference_onsets",
+__all__ = ["PAPER_END_SILENCE_MS", "PAPER_NOISE_PARAMETER", "REFERENCE_KEYS", "accuracies_on_reference_onsets",
            "chance_correlation_sd", "cycle_speed", "encoding_correlations", "final_outputs", "generator_onsets",
-           "literal_integral_kick_deg", "noise_convention_accuracy", "onset_ks", "onset_statistics",
-           "paper_oscillator_r2", "reference_onsets", "reference_silence_ms", "silence_after_last_pulse_ms"]
+           "heldout_rpc1", "literal_integral_kick_deg", "load_reference_if_present", "measure_all",
+           "noise_convention_accuracy", "noise_free_accuracy", "onset_ks", "onset_statistics", "paper_oscillator_r2",
+           "reference_dir", "reference_onsets", "reference_silence_ms", "silence_after_last_pulse_ms"]
