@@ -83,14 +83,21 @@ def reference_onsets(directory: str | Path) -> np.ndarray:
     return np.concatenate([load_trials(paths.train).onset_steps(), load_trials(paths.test).onset_steps()])
 
 
-def accuracies_on_reference_onsets(model: CTRNN, config: dict[str, Any] | TrainConfig | None = None
-                                   ) -> dict[str, float]:
+def accuracies_on_reference_onsets(model: CTRNN, config: dict[str, Any] | TrainConfig | None = None,
+                                   n_draws: int = 20) -> dict[str, float]:
     """The accuracies a network is accepted by (``paper.ACCEPT``) on trial sets drawn by the "reference"
     onset generator, with the network's own seeds (config: its TrainConfig or the dict of its weight
-    file). Keys as ``training.evaluate_all``, plus ``meets_all`` (1.0 if every level of ACCEPT holds)."""
+    file). Keys as ``training.evaluate_all`` (noisy ones: one draw, the config's eval_noise_seed), plus
+    ``train_acc_noisy_mean`` and ``train_acc_noisy_sd`` over n_draws noise draws, and ``meets_all``
+    (1.0 if every level of ACCEPT holds, the noisy one judged on the mean over draws)."""
+    from .reference import noisy_accuracies
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(dict(config or {}))
-    out = evaluate_all(model, dataclasses.replace(cfg, onset_generator="reference"))
-    out["meets_all"] = float(all(out[k] >= v for k, v in paper.ACCEPT.items()))
+    cfg = dataclasses.replace(cfg, onset_generator="reference")
+    out = evaluate_all(model, cfg)
+    draws = noisy_accuracies(model, task.training_set(cfg.seed, generator="reference"), n_draws)
+    out["train_acc_noisy_mean"], out["train_acc_noisy_sd"] = float(draws.mean()), float(draws.std())
+    judged = {**out, "train_acc_noisy": out["train_acc_noisy_mean"]}
+    out["meets_all"] = float(all(judged[k] >= v for k, v in paper.ACCEPT.items()))
     return out
 
 
@@ -240,12 +247,15 @@ def measure_all(model: CTRNN, config: dict[str, Any], ref: Any = None, n_draws: 
     for gen in task.ONSET_GENERATORS:
         for k, v in onset_statistics(generator_onsets(gen)).items():
             m[f"{gen}_{k}"] = v
-    acc = accuracies_on_reference_onsets(model, config)
+    acc = accuracies_on_reference_onsets(model, config, n_draws)
     for k in ("train_acc_noisy", "test_acc_clean", "fresh_acc_clean", "meets_all"):
         m[f"ours_refonsets_{k}"] = acc[k]
-    for gen in task.ONSET_GENERATORS:
-        draws = reference_module.noisy_accuracies(model, task.training_set(seed, generator=gen), n_draws)
-        m[f"ours_{gen}_train_noisy_mean"], m[f"ours_{gen}_train_noisy_sd"] = float(draws.mean()), float(draws.std())
+    m["ours_reference_train_noisy_mean"], m["ours_reference_train_noisy_sd"] = (acc["train_acc_noisy_mean"],
+                                                                                acc["train_acc_noisy_sd"])
+    cfg = TrainConfig.from_dict(dict(config))
+    m["ours_grid_train_acc_noisy"] = evaluate_all(model, cfg)["train_acc_noisy"]  # the same noise draw, grid trials
+    draws = reference_module.noisy_accuracies(model, task.training_set(seed, generator=cfg.onset_generator), n_draws)
+    m["ours_grid_train_noisy_mean"], m["ours_grid_train_noisy_sd"] = float(draws.mean()), float(draws.std())
     for k, v in paper.ACCEPT.items():
         m[f"accept_{k}"] = v
     # the paper's oscillator on our network, as chapter 6 scores it
