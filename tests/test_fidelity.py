@@ -82,3 +82,13 @@ def test_measure_all_has_every_reference_key():
     assert m["paper_net_paper_osc_r2"] > m["paper_net_paper_osc_r2_at_onset"]  # the code's kick fits its network better
     assert m["ours_paper_osc_r2"] == pytest.approx(-1.28, abs=0.01)  # chapter 6's number with the code's kick
     assert 79.0 < m["ref_silence_min_ms"] < 100.0 and m["ours_silence_min_ms"] == 80.0
+
+
+def test_shipped_network_meets_its_acceptance_levels_on_reference_drawn_trials():
+    """Issue 16: the shipped network stays if it meets every level of paper.ACCEPT on trials whose onsets
+    are drawn as the reference draws them (noisy training accuracy judged on the mean over noise draws)."""
+    from setdyn import weights
+    acc = fidelity.accuracies_on_reference_onsets(weights.load(), weights.load_meta()["config"], n_draws=10)
+    assert acc["test_acc_clean"] == 1.0 and acc["fresh_acc_clean"] >= paper.ACCEPT["fresh_acc_clean"]
+    assert acc["train_acc_noisy_mean"] >= paper.ACCEPT["train_acc_noisy"]
+    assert acc["meets_all"] == 1.0
