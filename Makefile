@@ -13,17 +13,19 @@ export OMP_NUM_THREADS ?= 1
 	touch $@
 
 book: .venv/.stamp
-	$(PY) -m setdyn.build_book
+	$(PY) -m setdyn.book.build
 
 test: .venv/.stamp
 	$(PY) -m pytest -q tests
 
-# Retrain the shipped model from its recorded config (seed, hyperparameters)
-# into _build/retrained and compare it with the shipped one.
+# Retrain the shipped model from its recorded config (seed, hyperparameters) into
+# _build/retrained, then say which case holds: on the kind of machine the shipped file
+# records, the retrained file must be bit for bit the same; on another kind (or an unknown
+# one), float32 rounding differs in the last bits, the first epochs must agree within a
+# stated tolerance and the network is judged by its accuracy and limit cycle instead.
 train: .venv/.stamp
 	$(PY) -m setdyn train --config setdyn/data/pretrained.json --out _build/retrained
-	$(PY) -m setdyn evaluate --weights _build/retrained/model.safetensors
-	@$(PY) -c "from safetensors.numpy import load_file as L; a, b = L('_build/retrained/model.safetensors'), L('setdyn/data/pretrained.safetensors'); d = max(abs(a[k] - b[k]).max() for k in a); print('retrained vs shipped: max |difference| =', d, '(identical)' if d == 0 else '')"
+	$(PY) -m setdyn.reproduce _build/retrained/model.safetensors
 
 # Rerun the seed search that chose the shipped model (overwrites setdyn/data/pretrained.*).
 pretrained: .venv/.stamp

@@ -1,4 +1,4 @@
-"""Speed of the in-browser explorers (setdyn.widgets) in headless Chromium.
+"""Speed of the in-browser explorers (setdyn.viz.explorers) in headless Chromium.
 
     .venv/bin/python benchmarks/browser_speed.py [--rounds 40]
 
@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     from playwright.sync_api import sync_playwright
 
-    from setdyn import widgets
-    from setdyn._sphinx_ext import plotly_js_source
+    from setdyn.viz import explorers as widgets
+    from setdyn.book.sphinx_ext import plotly_js_source
 
     osc, net = widgets.oscillator_explorer_html(), widgets.network_explorer_html()
     for name, h in (("oscillator", osc), ("network", net)):

@@ -36,6 +36,8 @@ import time
 import torch
 
 from setdyn import task
+from setdyn.sweep.grid import PAPER_CELL
+from setdyn.sweep.table import load_shipped
 from setdyn.training import (ENGINES, TrainConfig, build_model, epochs_to_accuracy, make_optimizer, train,
                              train_epoch)
 
@@ -165,8 +167,6 @@ def main() -> None:
     per_epoch = run_per_epoch() * 1e3
     print(f"a real training run (setdyn.training.train), evaluation every {cfg.eval_every} epochs included: "
           f"{per_epoch:.1f} ms per epoch")
-
-    from setdyn.sweep import PAPER_CELL, load_shipped
 
     sw = load_shipped()
     paper_cell = sw[(sw.alpha == PAPER_CELL[0]) & (sw.noise_std == PAPER_CELL[1])]

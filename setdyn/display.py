@@ -4,7 +4,7 @@ Plotly figures: display them the ordinary way (``fig`` as the last expression
 of a cell, ``fig.show()``, or :func:`show`, which adds the book's plotly
 config). Plotly publishes ``application/vnd.plotly.v1+json``; JupyterLab (e.g.
 on Binder) draws it with its plotly renderer, and the book draws it with the
-mime renderer in :mod:`setdyn._sphinx_ext` (a ``<div>`` and an inline
+mime renderer in :mod:`setdyn.book.sphinx_ext` (a ``<div>`` and an inline
 ``Plotly.newPlot`` call; plotly.js is loaded once per page from the book's own
 files). No CDN is referenced.
 

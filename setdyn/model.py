@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import validate
 from .paper import N_UNITS, decide
 
 
@@ -45,8 +46,9 @@ class CTRNN(nn.Module):
     def __init__(self, colors: np.ndarray | torch.Tensor, n_units: int = N_UNITS, alpha: float = 1.0,
                  seed: int = 0, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
-        if not 0.0 < alpha <= 1.0:
-            raise ValueError(f"alpha = dt/tau must be in (0, 1], got {alpha}")
+        alpha = validate.positive(alpha, "alpha = dt/tau", upper=1.0)
+        n_units = validate.whole(n_units, "n_units", 1)
+        seed = validate.seed(seed)
         colors = torch.as_tensor(colors, dtype=torch.float64)
         if colors.ndim != 2 or colors.shape[0] != 3:
             raise ValueError(f"colors must be a 3 x input_dim array (green, purple, red), got {tuple(colors.shape)}")
@@ -73,13 +75,17 @@ class CTRNN(nn.Module):
     def drive(self, codes: torch.Tensor, noise_std: float = 0.0,
               generator: torch.Generator | None = None) -> torch.Tensor:
         """External drive B u_t + eta_t for integer stimulus codes (batch x T) -> batch x T x N."""
-        d = self.input_table()[codes]
+        noise_std = validate.non_negative(noise_std, "noise_std")
+        d = self.input_table()[_as_codes(codes)]
         if noise_std > 0:
             d = d + noise_std * torch.randn(d.shape, generator=generator, dtype=d.dtype)
         return d
 
     def initial_state(self, batch: int, x0_noise_std: float = 0.0,
                       generator: torch.Generator | None = None) -> torch.Tensor:
+        """x0 repeated `batch` times (batch x N), plus N(0, x0_noise_std^2) noise when > 0."""
+        batch = validate.whole(batch, "batch", 0)
+        x0_noise_std = validate.non_negative(x0_noise_std, "x0_noise_std")
         x = self.x0.expand(batch, -1)
         if x0_noise_std > 0:
             x = x + x0_noise_std * torch.randn(x.shape, generator=generator, dtype=x.dtype)
@@ -100,7 +106,8 @@ class CTRNN(nn.Module):
         """Simulate trials. codes: batch x T ints (-1 none, 0..2 colour).
 
         noise_std is the std of eta per unit per step; x0_noise_std the std of
-        the noise added to x0. x_init (batch x N) replaces x0 when given.
+        the noise added to x0 (both finite and >= 0). x_init (batch x N) replaces x0 when given.
+        Codes other than -1, 0, 1, 2 (2.9, 0.7, -2, 3, NaN, booleans) are a ValueError.
         """
         codes = _as_codes(codes)
         drive = self.drive(codes, noise_std, generator)
@@ -134,8 +141,8 @@ class CTRNN(nn.Module):
         evaluation needs, at a fraction of the time and memory."""
         codes = _as_codes(codes)
         nb, T = codes.shape
-        if not 1 <= n_last <= T:
-            raise ValueError(f"n_last must be between 1 and the trial length {T}, got {n_last}")
+        if not validate._is_int(n_last) or not 1 <= n_last <= T:
+            raise ValueError(f"n_last must be between 1 and the trial length {T}, got {n_last!r}")
         table = self.input_table()  # B u for green, purple, red, none; code -1 -> row 3
         rows = (codes % 4).T.contiguous()  # T x batch
         x = self.initial_state(nb)
@@ -186,10 +193,16 @@ def float64_copy(model: CTRNN) -> CTRNN:
 
 
 def _as_codes(codes: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """Stimulus codes as a batch x T long tensor; refuses anything but -1 (none) and 0..2 (colours)."""
-    codes = torch.as_tensor(np.asarray(codes) if not torch.is_tensor(codes) else codes, dtype=torch.long)
-    if codes.ndim == 1:
-        codes = codes[None]
-    if codes.numel() and (codes.min() < -1 or codes.max() > 2):
-        raise ValueError("stimulus codes must be -1 (no input) or 0, 1, 2 (green, purple, red)")
-    return codes
+    """Stimulus codes as a batch x T long tensor, checked by :func:`setdyn.validate.codes`
+    (-1 no input, 0..2 colours; anything else is a ValueError, never rounded)."""
+    if torch.is_tensor(codes) and codes.dtype == torch.long:
+        arr = codes
+        if arr.numel() and (int(arr.min()) < -1 or int(arr.max()) > 2):
+            validate.codes(arr)  # raises with the message naming the accepted codes
+    else:
+        arr = torch.as_tensor(validate.codes(codes))
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2:
+        raise ValueError(f"stimulus codes must be batch x T (or T), got shape {tuple(arr.shape)}")
+    return arr

@@ -15,36 +15,21 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from . import validate
 # The task's constants live in `setdyn.paper`; re-exported here so that `task.DT_MS` etc. keep working.
 from .paper import (COLOR_HEX, COLOR_LETTERS, COLORS, DT_MS, FRESH_DRAWS, INPUT_DIM, MIN_ONSET_GAP,  # noqa: F401
                     N_STEPS, NO_INPUT, ONSET_MAX, ONSET_MIN, PULSE_STEPS, SCORE_STEPS)
 
 
 def color_index(color: str | int) -> int:
-    """Index 0, 1, 2 of a colour given by name ('green'), letter ('G') or index."""
-    if isinstance(color, (bool, np.bool_)):
-        raise ValueError(f"colour must be a name {COLORS}, a letter {COLOR_LETTERS} or an index 0-2, got {color!r}")
-    if isinstance(color, (int, np.integer)):
-        if 0 <= int(color) < len(COLORS):
-            return int(color)
-        raise ValueError(f"colour index must be 0, 1 or 2 ({', '.join(COLORS)}), got {color}")
-    if isinstance(color, str):
-        key = color.strip().lower()
-        for i, (name, letter) in enumerate(zip(COLORS, COLOR_LETTERS)):
-            if key in (name, letter.lower()):
-                return i
-    raise ValueError(
-        f"unknown colour {color!r}; accepted: {', '.join(COLORS)} (or {', '.join(COLOR_LETTERS)}, or 0-2)"
-    )
+    """Index 0, 1, 2 of a colour given by name ('green'), letter ('G') or index (see
+    :func:`setdyn.validate.color`; anything else is a ValueError)."""
+    return validate.color(color)
 
 
 def parse_sequence(colors: str | Iterable[str | int]) -> tuple[int, ...]:
     """Colour indices of a sequence: 'PGR', ['purple', 'green', 'red'] or (1, 0, 2)."""
-    if isinstance(colors, str):
-        items: Iterable[str | int] = list(colors) if "," not in colors else colors.split(",")
-    else:
-        items = colors
-    return tuple(color_index(c) for c in items)
+    return validate.colors(colors)
 
 
 def sequence_name(colors: Sequence[int]) -> str:
@@ -72,28 +57,7 @@ def check_onsets(onsets: Sequence[int], n_steps: int = N_STEPS) -> tuple[int, ..
     consecutive onsets at least MIN_ONSET_GAP apart (so pulses never overlap),
     and every pulse ends inside the trial.
     """
-    out = []
-    for o in onsets:
-        if isinstance(o, (bool, np.bool_)) or not isinstance(o, (int, np.integer)):
-            raise ValueError(f"onsets must be whole step numbers (10 ms each), got {o!r}")
-        out.append(int(o))
-    for o in out:
-        if not ONSET_MIN <= o <= ONSET_MAX:
-            raise ValueError(
-                f"onset step {o} is outside the allowed window {ONSET_MIN}..{ONSET_MAX} "
-                f"({ONSET_MIN * DT_MS:.0f}-{ONSET_MAX * DT_MS:.0f} ms)"
-            )
-        if o + PULSE_STEPS > n_steps:
-            raise ValueError(f"pulse at onset {o} ends after the trial ({n_steps} steps)")
-    for a, b in zip(out, out[1:]):
-        if b <= a:
-            raise ValueError(f"onsets must be strictly increasing, got {out}")
-        if b - a < MIN_ONSET_GAP:
-            raise ValueError(
-                f"onsets {a} and {b} are {b - a} steps apart; consecutive onsets need >= {MIN_ONSET_GAP} "
-                f"steps ({MIN_ONSET_GAP * DT_MS:.0f} ms: a {PULSE_STEPS * DT_MS:.0f} ms pulse and a gap)"
-            )
-    return tuple(out)
+    return validate.onsets(onsets, n_steps)
 
 
 #: The onset generators: "grid" draws whole steps uniformly from ONSET_MIN..ONSET_MAX (this book's
@@ -128,6 +92,7 @@ def draw_onsets(rng: np.random.Generator, n_pulses: int = 3, generator: str = "g
     never 3, and a 5-step gap only when the fractional parts allow it).
     """
     check_generator(generator)
+    n_pulses = validate.whole(n_pulses, "n_pulses", 0)
     if n_pulses * MIN_ONSET_GAP > ONSET_MAX - ONSET_MIN + MIN_ONSET_GAP:
         raise ValueError(f"{n_pulses} pulses do not fit in one trial; at most 8")
     if generator == "reference":
@@ -144,21 +109,30 @@ def draw_onsets(rng: np.random.Generator, n_pulses: int = 3, generator: str = "g
 
 def default_onsets(n_pulses: int = 3) -> tuple[int, ...]:
     """Evenly spread onsets used for the illustrative trials (steps): 5, 15, 25 for three."""
+    n_pulses = validate.whole(n_pulses, "n_pulses", 0, 4)
     return tuple(5 + 10 * i for i in range(n_pulses))
 
 
 def stimulus(colors: Sequence[int], onsets: Sequence[int], n_steps: int = N_STEPS) -> np.ndarray:
-    """Per-step stimulus codes (int array of length n_steps; -1 = no input)."""
-    if len(colors) != len(onsets):
-        raise ValueError(f"need one onset per colour: {len(colors)} colours, {len(onsets)} onsets")
+    """Per-step stimulus codes (int array of length n_steps; -1 = no input).
+
+    colors: one colour per pulse (indices, names or letters); onsets: their onset
+    steps, checked by :func:`check_onsets` (a pulse outside the trial is an error,
+    never dropped)."""
+    n_steps = validate.whole(n_steps, "n_steps", 1)
+    seq = parse_sequence(colors)
+    ons = check_onsets(onsets, n_steps)
+    if len(seq) != len(ons):
+        raise ValueError(f"need one onset per colour: {len(seq)} colours, {len(ons)} onsets")
     codes = np.full(n_steps, NO_INPUT, dtype=np.int64)
-    for c, o in zip(colors, onsets):
-        codes[o : o + PULSE_STEPS] = color_index(c)
+    for c, o in zip(seq, ons):
+        codes[o : o + PULSE_STEPS] = c
     return codes
 
 
 def color_encodings(seed: int, dim: int = INPUT_DIM) -> np.ndarray:
     """The three fixed colour vectors (3 x dim, rows green, purple, red), N(0, 1)."""
+    seed, dim = validate.seed(seed, "encoding seed"), validate.whole(dim, "input dimension", 1)
     return np.random.default_rng(seed).standard_normal((3, dim))
 
 
@@ -201,6 +175,9 @@ def make_trials(
 def training_set(seed: int, valid_repeats: int = 30, invalid_repeats: int = 15, generator: str = "grid") -> TrialSet:
     """The reference training set: each valid triple 30x, each invalid 15x (540 trials,
     50% valid), random onsets per trial drawn with `seed` by the onset generator `generator`."""
+    seed = validate.seed(seed)
+    valid_repeats = validate.whole(valid_repeats, "valid_repeats", 0)
+    invalid_repeats = validate.whole(invalid_repeats, "invalid_repeats", 0)
     rng = np.random.default_rng(seed)
     combos = [c for c in all_combinations() for _ in range(valid_repeats if is_valid_set(c) else invalid_repeats)]
     return make_trials(combos, rng=rng, generator=generator)
@@ -211,12 +188,15 @@ def test_set(onsets: Sequence[int] | None = None, seed: int | None = None, gener
     combos = all_combinations()
     check_generator(generator)
     if seed is not None:
-        return make_trials(combos, rng=np.random.default_rng(seed), generator=generator)
+        if onsets is not None:
+            raise ValueError("give either fixed onsets or a seed to draw them, not both")
+        return make_trials(combos, rng=np.random.default_rng(validate.seed(seed)), generator=generator)
     ons = default_onsets() if onsets is None else check_onsets(onsets)
     return make_trials(combos, onsets=[ons] * len(combos))
 
 
 def fresh_set(seed: int, draws: int = FRESH_DRAWS, generator: str = "grid") -> TrialSet:
     """All 27 combinations x `draws` fresh onset draws (by `generator`): the generalisation check."""
+    seed, draws = validate.seed(seed), validate.whole(draws, "draws", 1)
     combos = [c for c in all_combinations() for _ in range(draws)]
     return make_trials(combos, rng=np.random.default_rng(seed), generator=generator)

@@ -39,12 +39,36 @@ LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome-error"}
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
+# --------------------------------------------------------------------------- requirements
+
+
+def missing_requirement(what: str) -> None:
+    """A test (or, at module level, a test file) whose requirement is missing: skipped on a
+    developer's machine, a failure under the environment variable CI (.ci/run sets it), where
+    every requirement must be installed so that nothing is skipped in silence."""
+    if os.environ.get("CI"):
+        pytest.fail(f"missing requirement under CI: {what}", pytrace=False)
+    pytest.skip(what, allow_module_level=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI, a skip for a module that cannot be imported (pytest.importorskip) is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if "could not import" in reason:
+            report.outcome = "failed"
+            report.longrepr = f"missing requirement under CI: {reason}"
+
+
 # --------------------------------------------------------------------------- the book
 
 
 def _book_is_stale(html: Path) -> str | None:
     """Why the book must be (re)built, or None when _build/html is up to date."""
-    from setdyn.build_book import STAMP, source_files
+    from setdyn.book.build import STAMP, source_files
 
     if not STAMP.exists():
         return "no successful build in _build/html"
@@ -57,20 +81,20 @@ def _book_is_stale(html: Path) -> str | None:
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """``_build/html``, built first (``python -m setdyn.build_book``) if missing or stale."""
+    """``_build/html``, built first (``python -m setdyn.book.build``) if missing or stale."""
     html = ROOT / "_build" / "html"
     reason = _book_is_stale(html)
     if reason:
         print(f"\nbuilding the book ({reason}) ...", flush=True)
         proc = subprocess.run(
-            [sys.executable, "-m", "setdyn.build_book", "-q"],
+            [sys.executable, "-m", "setdyn.book.build", "-q"],
             cwd=ROOT,
             capture_output=True,
             text=True,
         )
         if proc.returncode != 0:
             pytest.fail(
-                "the book does not build (python -m setdyn.build_book):\n"
+                "the book does not build (python -m setdyn.book.build):\n"
                 + proc.stdout[-6000:]
                 + proc.stderr[-6000:],
                 pytrace=False,

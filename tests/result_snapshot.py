@@ -426,7 +426,14 @@ def record_executed(root: Path, directory: Path) -> dict:
     for path in toc_chapters(root):
         executed = directory / f"{path.stem}.ipynb"
         if is_executed_page(path) and executed.exists():
-            chapters[path.stem] = record_notebook(nbformat.read(executed, as_version=4))
+            record = record_notebook(nbformat.read(executed, as_version=4))
+            # A book build's notebooks keep no glue outputs: myst-nb moves them to <stem>.glue.json.
+            glue_file = directory / f"{path.stem}.glue.json"
+            if glue_file.exists():
+                for name, output in json.loads(glue_file.read_text()).items():
+                    meta = output.get("metadata", {}).get("scrapbook", {})
+                    record["glue"][name] = _glue_entry(output.get("data", {}), meta.get("mime_prefix", ""))
+            chapters[path.stem] = record
     return _snapshot_dict(chapters, {})
 
 

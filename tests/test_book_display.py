@@ -37,7 +37,7 @@ def test_figure_html_accepts_the_json_of_a_figure():
 
 
 def test_live_bundle_has_widget_and_static_twin():
-    widgets = pytest.importorskip("ipywidgets")
+    import ipywidgets as widgets  # a requirement: missing it is a failure, not a skip
     bundle = live_bundle(widgets.IntSlider(), twin=_fig())
     assert WIDGET_MIME in bundle  # JupyterLab shows the live control
     assert "plotly-graph-div" in bundle["text/html"]  # the book shows the twin ...

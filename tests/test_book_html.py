@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from setdyn.build_book import toc_files
+from setdyn.book.build import toc_files
 
 from conftest import ROOT, SCREENSHOTS
 
@@ -126,7 +126,7 @@ def test_no_widget_placeholders(built_book):
 
 def test_vendored_files(built_book):
     """plotly.js is the installed plotly's copy, outside _static; MathJax is local."""
-    from setdyn._sphinx_ext import PLOTLY_MARKERS, plotly_js_source
+    from setdyn.book.sphinx_ext import PLOTLY_MARKERS, plotly_js_source
 
     vendored = built_book / "_vendor" / "plotly.min.js"
     assert vendored.is_file()
@@ -148,7 +148,7 @@ def test_vendored_files(built_book):
 
 def test_launch_buttons_point_at_chapters(built_book):
     """Each notebook chapter has a Binder button opening that chapter in JupyterLab."""
-    from setdyn.build_book import page_source, is_notebook
+    from setdyn.book.build import page_source, is_notebook
 
     for name in toc_files(ROOT):
         if not is_notebook(page_source(name, ROOT)):

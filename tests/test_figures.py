@@ -1,4 +1,4 @@
-"""setdyn.figures: every figure function draws the traces the chapters rely on, from the data given.
+"""setdyn.viz.figures: every figure function draws the traces the chapters rely on, from the data given.
 
 Most tests feed small synthetic results, so they check what is drawn (names,
 counts, shapes, colours, slider steps), not the analysis; two tests use the
@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from setdyn import figures, task
+from setdyn import paper, task
+from setdyn.viz import figures
 from setdyn.analysis.automaton import z3_automaton
 
 
@@ -53,6 +54,16 @@ def test_trial_signal_parses_sequences_and_defaults_onsets():
     assert figures.trial_signal("g", "GGG", None, np.zeros(50)).line_color == task.COLOR_HEX["green"]
     with pytest.raises(ValueError):
         figures.trial_signal("bad", "PGR", (5, 6, 7), np.zeros(50))  # onsets too close
+
+
+def test_r_squared():
+    y = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert figures.r_squared(y, y) == 1.0
+    assert figures.r_squared(y, np.full_like(y, y.mean())) == pytest.approx(0.0)
+    assert figures.r_squared(y, y + 1.0) < 1.0
+
+
+# ------------------------------------------------------------------ chapter 1
 
 
 def test_combinations_grid_marks_9_valid_and_shows_81_colour_squares():
@@ -244,14 +255,20 @@ def test_phase_path_figure():
     serialises(fig)
 
 
-def test_prc_figure():
+def test_prc_figure_draws_each_colour_in_its_colour_against_the_papers_kicks():
     a = np.arange(0, 360, 30.0)
-    shift = np.stack([np.zeros_like(a), 120 + 0 * a, -120 + 0 * a])
-    fig = figures.prc_figure(a, shift, [0, 120, -120])
+    shift = np.stack([5 + 0 * a, -110 + 0 * a, 130 + 0 * a])  # one row per colour, all different
+    fig = figures.prc_figure(a, shift, shift.mean(1))
     for c, name in enumerate(task.COLORS):
-        np.testing.assert_allclose(trace(fig, name).y, shift[c])
-        trace(fig, f"paper: {name}")
-        trace(fig, f"{name} mean")
+        curve = trace(fig, name)
+        assert curve.line.color == task.COLOR_HEX[name]  # row c is drawn as colour c
+        assert curve.y[0] == shift[c, 0]
+        mean = trace(fig, f"{name} mean")
+        assert list(mean.x) == [0, 360] and mean.line.color == task.COLOR_HEX[name]
+        # the paper's kicks are drawn without the caller passing them: setdyn.paper's values
+        assert list(trace(fig, f"paper: {name}").y) == [paper.PAPER_KICKS_DEG[c]] * 2
+    # fixed axes, so curves of different networks compare by eye
+    assert list(fig.layout.xaxis.range) == [0, 360] and list(fig.layout.yaxis.range) == [-180, 180]
 
 
 def test_end_phase_figure_draws_every_trial_at_its_phase():
@@ -291,12 +308,25 @@ def test_oscillator_figure_one_panel_per_trial():
     t = figures.sample_times()
     seqs = ["PGP", "PGR", "RGR"]
     trials = task.make_trials([task.parse_sequence(s) for s in seqs], onsets=[task.default_onsets()] * 3)
-    paper = handcrafted(t, trials.onsets * 10.0, trials.colors)
-    sig = [figures.trial_signal(s, s, None, y) for s, y in zip(seqs, paper)]
-    fig = figures.oscillator_figure(sig, {"paper's oscillator": list(paper), "fit": list(paper * 0.9)})
+    hand = handcrafted(t, trials.onsets * 10.0, trials.colors)
+    sig = [figures.trial_signal(s, s, None, y) for s, y in zip(seqs, hand)]
+    fig = figures.oscillator_figure(sig, {"paper's oscillator": list(hand), "fit": list(hand * 0.9)})
     assert len(fig.data) == 9
     assert [t.name for t in fig.data if t.showlegend is not False] == ["network rPC1", "paper's oscillator", "fit"]
-    np.testing.assert_allclose(fig.data[1].y, paper[0])
+    # panel k (top to bottom, in the order given) holds the three curves of trial k
+    assert [a.text for a in fig.layout.annotations] == seqs
+    for k, s in enumerate(seqs):
+        on_panel = [t for t in fig.data if (t.yaxis or "y") == ("y" if k == 0 else f"y{k + 1}")]
+        assert len(on_panel) == 3 and {t.legendgroup for t in on_panel} == {"net", "paper's oscillator", "fit"}
+    # one shared y range that holds every curve, with a margin
+    lo, hi = fig.layout.yaxis.range
+    assert lo < min(hand.min(), 0.9 * hand.min()) and hi > max(hand.max(), 0.9 * hand.max())
+    assert all(tuple(fig.layout[f"yaxis{k}"].range) == (lo, hi) for k in (2, 3))
+    # each panel shades its three pulses at the onsets (50, 150, 250 ms) in the colours of its trial
+    rects = [(sh.x0, sh.fillcolor) for sh in fig.layout.shapes]
+    assert len(rects) == 9
+    assert [x0 for x0, _ in rects[:3]] == [50.0, 150.0, 250.0]
+    assert [c for _, c in rects[6:]] == [task.COLOR_HEX[n] for n in ("red", "green", "red")]
     serialises(fig)
 
 

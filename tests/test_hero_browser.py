@@ -85,7 +85,7 @@ def shown(page):
 
 def test_hero_data_is_the_measured_phase_code(data):
     model = weights.load()
-    cycle = analysis.cycle_analysis(model)
+    cycle = analysis.free_run_dynamics(model)
     prc = analysis.phase_response_curve(model, analysis.phase_reference(model, cycle))
     assert data["period_ms"] == pytest.approx(cycle.period_ms, abs=1e-3)
     np.testing.assert_allclose(data["kicks_deg"], prc.mean_deg, atol=1e-3)

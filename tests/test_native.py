@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import missing_requirement
 from model_helpers import perturbed_model
 from setdyn import task
 from setdyn.training import ENGINES, TrainConfig, build_model, make_optimizer, resolve_engine, train, train_epoch
@@ -15,8 +16,8 @@ from setdyn.training.noise import NoiseStream, draw_noise
 SHORT = dict(max_epochs=3, eval_every=3, stop_train_acc_noisy=None, stop_test_acc_clean=None,
              stop_fresh_acc_clean=None)
 
-pytestmark = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
-                                reason="the native engine needs a C++ compiler")
+if shutil.which("g++") is None and shutil.which("c++") is None:
+    missing_requirement("the native engine needs a C++ compiler (g++; .ci/run installs it)")
 
 
 @pytest.mark.parametrize("noise", [(0.1, 0.5), (0.0, 0.0)], ids=["noisy", "noise-free"])

@@ -2,14 +2,19 @@
 import json
 
 import pandas as pd
+import torch
 
 from setdyn import weights
-from setdyn.sweep import ship, summary
+from setdyn.analysis.mechanism import LEARNED_ACC
+from setdyn.sweep.grid import PAPER_CELL
+from setdyn.sweep.ship import ship
+from setdyn.sweep.stats import summary
+from setdyn.sweep.table import LABELS, load_shipped
 
 
 def test_ship_writes_table_gallery_and_book_row(tmp_path):
     out = tmp_path / "sweep"
-    model = weights.load(weights.PRETRAINED, dtype=__import__("torch").float32)
+    model = weights.load(weights.PRETRAINED, dtype=torch.float32)
     meta = {k: v for k, v in weights.load_meta(weights.PRETRAINED).items()
             if k not in ("format", "format_version", "weights_sha256")}
     weights.save(model, out / "nets" / "a1_n0.1_s0_test.safetensors", meta)
@@ -34,8 +39,6 @@ def test_shipped_table_covers_the_grid_the_chapter_promises():
     """The chapter reads setdyn/data/sweep.csv: at least 32 seeds at the paper's setting and 8 in every
     other (alpha, noise) cell of {1, 0.5, 0.1} x {0, 0.05, 0.1}, one row per network, valid labels,
     and every trained network either stopped on the targets or used its whole epoch budget."""
-    from setdyn.sweep import LABELS, PAPER_CELL, load_shipped
-
     df = load_shipped()
     assert not df.duplicated(["alpha", "noise_std", "seed"]).any()
     assert set(df.label) <= set(LABELS)
@@ -49,7 +52,7 @@ def test_shipped_table_covers_the_grid_the_chapter_promises():
     first = df.epochs_to_paper_accuracy
     assert first[df.stopped_early == True].notna().all()  # noqa: E712
     assert (first.dropna() <= df.epochs[first.notna()]).all() and (first.dropna() % 5 == 0).all()
-    learned = df.fresh_acc_clean >= 0.95
+    learned = df.fresh_acc_clean >= LEARNED_ACC
     assert (df.label[~learned] == "other").all(), "a network that did not learn has no mechanism label"
 
 
@@ -57,12 +60,10 @@ def test_shipped_table_supports_the_chapters_reading():
     """What chapter 7 says in words (beside the computed numbers): at the paper's setting most networks
     that learned are phase oscillators; with tau = dt the oscillator is the common solution at every
     noise level; with slower neurons it is rare."""
-    from setdyn.sweep import PAPER_CELL, load_shipped, summary
-
     df = load_shipped()
     s = summary(df).set_index(["alpha", "noise_std"])
     assert s.loc[PAPER_CELL, "fraction_learned"] > 0.5
-    learned = df[df.fresh_acc_clean >= 0.95]
+    learned = df[df.fresh_acc_clean >= LEARNED_ACC]
     osc = learned.label == "phase-oscillator"
     for noise, g in learned[learned.alpha == 1.0].groupby("noise_std"):
         assert (g.label == "phase-oscillator").mean() > 0.5, noise

@@ -1,4 +1,4 @@
-"""setdyn.widgets on the Python side: oscillator, network data export, static HTML, ipywidgets versions.
+"""setdyn.viz.explorers on the Python side: oscillator, network data export, static HTML, ipywidgets versions.
 
 The browser side (the same explorers running in Chromium) is tests/test_widgets_browser.py.
 """
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from setdyn import analysis, task, widgets
+from setdyn import analysis, paper, task
+from setdyn.viz import explorers as widgets
 from setdyn.display import WIDGET_MIME
 
 COMBOS = task.all_combinations()
@@ -47,22 +48,18 @@ def reference_oscillator(t_ms, seq, onsets_ms, amplitude=7.0, period_ms=290.0, o
     return np.array(out)
 
 
-def test_oscillator_matches_the_formula_and_setdyn_oscillator():
-    from setdyn.analysis.oscillator import handcrafted
-
+def test_oscillator_matches_the_formula_written_out():
     t = np.arange(0, 501, 1.0)
     for seq in COMBOS:
         ons = [50.0, 150.0, 250.0]
-        f = widgets.oscillator(t, seq, ons, **widgets.PAPER_OSCILLATOR)
+        f = widgets.oscillator(t, seq, ons, **widgets.PAPER_PARAMS)
         assert np.abs(f - reference_oscillator(t, seq, ons)).max() < 1e-9
-        delay = widgets.PAPER_OSCILLATOR["kick_delay_ms"]
-        assert np.abs(f - handcrafted(t, [ons], [list(seq)], kick_delay_ms=delay)[0]).max() < 1e-12
 
 
 def test_oscillator_ends_low_on_valid_trials_as_published():
     """paper.md: the published oscillator ends at -8.4 on valid trials, +1.0 / +2.9 on invalid ones."""
     for seq in COMBOS:
-        f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **widgets.PAPER_OSCILLATOR)[0]
+        f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **widgets.PAPER_PARAMS)[0]
         if task.is_valid_set(seq):
             assert f_end == pytest.approx(-8.4, abs=0.05)
         else:
@@ -71,15 +68,37 @@ def test_oscillator_ends_low_on_valid_trials_as_published():
 
 def test_oscillator_verdict_is_the_set_rule_for_all_27():
     for seq in COMBOS:
-        ph = widgets.oscillator_phase(seq, **widgets.PAPER_OSCILLATOR)
+        ph = widgets.oscillator_phase(seq, **widgets.PAPER_PARAMS)
         assert ph.verdict == ("valid" if task.is_valid_set(seq) else "invalid"), task.sequence_name(seq)
-        assert ph.valid_phase == pytest.approx(360 * 500 / 290 % 360)
         assert ph.off_by in (0.0, 120.0, -120.0)
-    # swapped kicks (purple -120, red +120) still recognise SETs; 100-degree kicks do not
-    swapped = {**widgets.PAPER_OSCILLATOR, "kicks_deg": [0, -120, 120]}
+    # swapped kicks (purple -120, red +120) still recognise SETs
+    swapped = {**widgets.PAPER_PARAMS, "kicks_deg": [0, -120, 120]}
     assert all((widgets.oscillator_phase(s, **swapped).verdict == "valid") == task.is_valid_set(s) for s in COMBOS)
-    wrong = {**widgets.PAPER_OSCILLATOR, "kicks_deg": [0, 100, -100]}
-    assert any((widgets.oscillator_phase(s, **wrong).verdict == "valid") != task.is_valid_set(s) for s in COMBOS)
+
+
+def test_oscillator_verdict_with_100_degree_kicks_misjudges_exactly_ppp_and_rrr():
+    """Kicks 0, +100, -100 add up to 100 (n_purple - n_red) degrees: a whole turn only when purple and
+    red are equally many. Among the 27 triples that misjudges exactly PPP and RRR (300 = -60 degrees,
+    not within the 60-degree tolerance), which are SETs."""
+    wrong = {**widgets.PAPER_PARAMS, "kicks_deg": [0, 100, -100]}
+    misjudged = {task.sequence_name(s) for s in COMBOS
+                 if (widgets.oscillator_phase(s, **wrong).verdict == "valid") != task.is_valid_set(s)}
+    assert misjudged == {"PPP", "RRR"}
+
+
+def test_oscillator_phases_are_the_phases_of_the_oscillator_curve():
+    """The phases oscillator_phase reports are those of the curve oscillator() draws: without kicks
+    f(500 ms) = A sin(valid phase) - c, and for every trial f(500 ms) = A sin(final phase) - c."""
+    p = widgets.PAPER_PARAMS
+    f_free = widgets.oscillator([500.0], [], [], **p)[0]
+    ph0 = widgets.oscillator_phase([], **p)
+    assert f_free == pytest.approx(p["amplitude"] * np.sin(np.deg2rad(ph0.valid_phase)) - p["offset"], abs=1e-9)
+    # 500 ms is 1.7241 turns of a 290 ms period: the kick-free phase is 0.7241 turn = 260.69 degrees
+    assert ph0.valid_phase == pytest.approx(260.69, abs=0.01)
+    for seq in COMBOS:
+        ph = widgets.oscillator_phase(seq, **p)
+        f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **p)[0]
+        assert f_end == pytest.approx(p["amplitude"] * np.sin(np.deg2rad(ph.final_phase)) - p["offset"], abs=1e-9)
 
 
 def test_onsets_in_ms_follow_the_task_rules():
@@ -131,7 +150,7 @@ def test_network_run_matches_model(explorer_net):
         np.testing.assert_allclose(rates[0, 1:], run.rates[i].numpy())
         np.testing.assert_allclose(z[0, 1:], run.outputs[i].numpy())
         np.testing.assert_allclose(rates[0, 0], np.tanh(net.model.x0.detach().numpy()))
-        assert widgets.answer(z[0, -1]) == ("valid" if task.is_valid_set(seq) else "invalid")
+        assert paper.verdict(z[0, -1]) == ("valid" if task.is_valid_set(seq) else "invalid")
 
 
 def _payload(page: str) -> dict:
@@ -154,7 +173,7 @@ def test_exported_weights_are_the_shipped_float32(explorer_net, pages):
 
 
 def test_static_html(pages):
-    from setdyn import _sphinx_ext
+    from setdyn.book import sphinx_ext as _sphinx_ext
 
     markers = getattr(_sphinx_ext, "PLOTLY_MARKERS", None) or (_sphinx_ext.PLOTLY_MARKER,)
 
@@ -277,3 +296,26 @@ def test_show_publishes_widget_and_static_twin(monkeypatch):
         assert WIDGET_MIME in bundle
         assert f'data-kind="{kind}"' in bundle["text/html"]
         assert "setdynExplorers.mount" in bundle["text/html"]
+
+
+def test_the_page_reads_the_decision_rule_from_the_exported_data():
+    """The JavaScript takes the decision threshold and the oscillator's tolerance from the exported
+    task data (written once, in setdyn.paper and setdyn.viz.explorers.data), never as a literal."""
+    import re
+
+    data = widgets.task_json()
+    assert data["decision_threshold"] == paper.DECISION_THRESHOLD
+    assert data["valid_tolerance_deg"] == widgets.VALID_TOLERANCE_DEG
+    js = widgets.explorer_js()
+    assert "task.decision_threshold" in js and "task.valid_tolerance_deg" in js
+    assert not re.search(r"[<>]=?\s*-?\s*0\.5\b", js), "explorer.js compares with a literal 0.5"
+    assert not re.search(r"\b60\b\s*[;?]|<\s*60\b", js), "explorer.js retypes the 60-degree tolerance"
+
+
+def test_python_network_explorer_answers_like_the_shipped_network():
+    """The shipped network answers a set and a non-set correctly at the default onsets."""
+    net = widgets.explorer_network()
+    for seq in ("PGR", "GGP"):
+        _, summary = widgets.network_explorer_figure(net, task.parse_sequence(seq), [50.0, 150.0, 250.0])
+        assert abs(summary["z_last"]) > paper.DECISION_THRESHOLD
+        assert summary["answer"] == ("valid" if task.is_valid_set(task.parse_sequence(seq)) else "invalid")

@@ -105,7 +105,7 @@ def hero_data(model: CTRNN | None = None, *, train_seed: int | None = None, slow
         raise ValueError("give train_seed (the seed of setdyn.task.training_set the model was trained on) "
                          "for a model other than the shipped one")
 
-    cycle = analysis.cycle_analysis(model)
+    cycle = analysis.free_run_dynamics(model)
     if cycle.kind != "limit cycle":
         raise ValueError(f"the hero figure needs a network whose input-free dynamics is a limit cycle, "
                          f"this one is a {cycle.kind}")

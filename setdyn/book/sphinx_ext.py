@@ -90,7 +90,7 @@ def register_plotly_renderer() -> None:
 
     found = getattr(nb_render, "load_mime_renders", None)
     if found is None:
-        raise RuntimeError("myst_nb.core.render.load_mime_renders is gone: update setdyn._sphinx_ext")
+        raise RuntimeError("myst_nb.core.render.load_mime_renders is gone: update setdyn.book.sphinx_ext")
     if getattr(found, "_setdyn", False):
         return
 

@@ -1,4 +1,4 @@
-"""Build the book: ``python -m setdyn.build_book`` (what ``make book`` runs).
+"""Build the book: ``python -m setdyn.book.build`` (what ``make book`` runs).
 
 Runs ``jupyter-book build . -W`` from the repository root: every chapter in
 ``_toc.yml`` is executed (through the jupyter-cache in
@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
 CACHE = BUILD / ".jupyter_cache"
@@ -42,7 +42,7 @@ STAMP = HTML / ".setdyn-built"
 FINGERPRINT = BUILD / ".setdyn-fingerprint"
 
 # setdyn files that only affect how pages are rendered, not what chapters compute.
-RENDER_ONLY = {"setdyn/_sphinx_ext.py", "setdyn/build_book.py"}
+RENDER_ONLY = {"setdyn/book/sphinx_ext.py", "setdyn/book/build.py"}
 # Files that decide what the book looks like; the tests rebuild when one is newer than STAMP.
 CONFIG_FILES = ("_config.yml", "_toc.yml", "requirements.txt")
 
@@ -97,6 +97,24 @@ def chapters(root: Path = ROOT) -> list[Path]:
 def notebook_chapters(root: Path = ROOT) -> list[Path]:
     """The pages that are notebooks (they have code and are executed)."""
     return [p for p in chapters(root) if is_notebook(p)]
+
+
+def executed_notebook(page: Path, root: Path = ROOT) -> Path:
+    """Where the build leaves a page's executed notebook (``_build/jupyter_execute/<page>.ipynb``).
+
+    myst-nb writes one per notebook page, with every output (and the glued values, see
+    :func:`setdyn.book.glued.glued_values`); the tests read them instead of running the
+    chapters again.
+    """
+    rel = page.relative_to(root).with_suffix(".ipynb")
+    return root / "_build" / "jupyter_execute" / rel
+
+
+def glue_file(page: Path, root: Path = ROOT) -> Path:
+    """The values a page glued, as myst-nb leaves them beside its executed notebook
+    (``_build/jupyter_execute/<page>.glue.json``; read with :func:`setdyn.book.glued.glued_values`)."""
+    nb = executed_notebook(page, root)
+    return nb.with_name(nb.stem + ".glue.json")
 
 
 def source_files(root: Path = ROOT) -> list[Path]:
@@ -188,14 +206,14 @@ def build(*, fresh: bool = False, quiet: bool = False) -> float:
     if fresh or old.get("execute") != new["execute"]:
         if CACHE.exists():
             print(
-                "setdyn.build_book: the setdyn package or requirements.txt changed since the last "
+                "setdyn.book.build: the setdyn package or requirements.txt changed since the last "
                 "build: clearing the execution cache, every chapter re-runs",
                 flush=True,
             )
             shutil.rmtree(CACHE)
         freshenv = True
     elif old.get("render") != new["render"]:
-        print("setdyn.build_book: the book's Sphinx extension changed: re-rendering every page", flush=True)
+        print("setdyn.book.build: the book's Sphinx extension changed: re-rendering every page", flush=True)
         freshenv = True
 
     # Kernels inherit this environment: setdyn importable even without `pip install -e .`,
@@ -217,18 +235,18 @@ def build(*, fresh: bool = False, quiet: bool = False) -> float:
     except SystemExit as exc:  # jupyter-book exits with the Sphinx status on failure
         ok = not exc.code
     except Exception as exc:  # noqa: BLE001 - reported below
-        print(f"setdyn.build_book: {exc}", file=sys.stderr)
+        print(f"setdyn.book.build: {exc}", file=sys.stderr)
     if ok:
         problems = external_resources(HTML)
         if problems:
-            print("setdyn.build_book: pages load resources from the internet:", file=sys.stderr)
+            print("setdyn.book.build: pages load resources from the internet:", file=sys.stderr)
             for line in problems:
                 print("  " + line, file=sys.stderr)
             ok = False
     if not ok:
         # Forget which pages were read, so the next build reports the same failure again.
         (DOCTREES / "environment.pickle").unlink(missing_ok=True)
-        print("setdyn.build_book: BUILD FAILED (see the messages above)", file=sys.stderr)
+        print("setdyn.book.build: BUILD FAILED (see the messages above)", file=sys.stderr)
         raise SystemExit(1)
     FINGERPRINT.write_text("".join(f"{k}={v}\n" for k, v in new.items()))
     STAMP.write_text(f"built in {time.perf_counter() - start:.1f} s\n")
@@ -236,12 +254,12 @@ def build(*, fresh: bool = False, quiet: bool = False) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m setdyn.build_book", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m setdyn.book.build", description=__doc__.split("\n")[0])
     parser.add_argument("--fresh", action="store_true", help="clear the execution cache and re-run every chapter")
     parser.add_argument("-q", "--quiet", action="store_true", help="less output from Sphinx")
     args = parser.parse_args(argv)
     seconds = build(fresh=args.fresh, quiet=args.quiet)
-    print(f"setdyn.build_book: book built in {seconds:.1f} s -> {HTML.relative_to(ROOT)}/index.html")
+    print(f"setdyn.book.build: book built in {seconds:.1f} s -> {HTML.relative_to(ROOT)}/index.html")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""The grid of a sweep: one training config per network, over seeds x alpha x noise.
+
+alpha is dt / tau (1.0: the paper's tau = 10 ms; 0.1: tau = 100 ms); noise is
+the std of the recurrent noise per unit per step during training. Everything
+else is the reference recipe of `setdyn.training.TrainConfig`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Sequence
+
+from ..training import TrainConfig
+
+#: The paper's setting (alpha = dt / tau, recurrent noise std): the reference recipe's defaults.
+PAPER_CELL: tuple[float, float] = (TrainConfig.alpha, TrainConfig.noise_std)
+
+#: The table's file name inside a sweep's --out folder.
+CSV_NAME = "sweep.csv"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from text: '0-31' -> 0..31; '0,3,5-7' -> [0, 3, 5, 6, 7] (order kept, duplicates dropped).
+
+    Raises
+    ------
+    ValueError
+        For anything but non-negative integers and ranges LO-HI with LO <= HI.
+    """
+    out: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo_text, dash, hi_text = part.partition("-")
+        try:
+            lo = int(lo_text)
+            hi = int(hi_text) if dash else lo
+        except ValueError:
+            raise ValueError(f"seeds must be non-negative integers or ranges like 0-31, got {text!r}") from None
+        if hi < lo:
+            raise ValueError(f"seed range {part!r} is empty (end before start)")
+        out.extend(range(lo, hi + 1))
+    if not out or any(s < 0 for s in out):
+        raise ValueError(f"seeds must be non-negative integers or ranges like 0-31, got {text!r}")
+    return sorted(set(out), key=out.index)
+
+
+def parse_floats(text: str) -> list[float]:
+    """Numbers from text: '1.0,0.5,0.1' -> [1.0, 0.5, 0.1]."""
+    try:
+        vals = [float(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"expected comma-separated numbers, got {text!r}") from None
+    if not vals:
+        raise ValueError(f"expected comma-separated numbers, got {text!r}")
+    return vals
+
+
+def parse_cell_seeds(spec: str) -> tuple[tuple[float, float], list[int]]:
+    """'1.0,0.1:0-31' -> ((1.0, 0.1), [0, ..., 31]): other seeds for one (alpha, noise) cell."""
+    try:
+        cell, seeds = spec.split(":")
+        a, n = parse_floats(cell)
+    except ValueError:
+        raise ValueError(f"--cell-seeds wants ALPHA,NOISE:SEEDS like 1.0,0.1:0-31, got {spec!r}") from None
+    return (a, n), parse_seeds(seeds)
+
+
+def check_cells(alphas: Sequence[float], noises: Sequence[float]) -> None:
+    """Raise ValueError unless every alpha is in (0, 1] and every noise std is >= 0."""
+    for a in alphas:
+        if not 0 < a <= 1:
+            raise ValueError(f"alpha = dt/tau must be in (0, 1], got {a}")
+    for n in noises:
+        if not n >= 0:
+            raise ValueError(f"noise std must be >= 0, got {n}")
+
+
+def net_id(cfg: TrainConfig) -> str:
+    """Stable, readable id of a network: alpha, noise, seed and a hash of the full config."""
+    digest = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    return f"a{cfg.alpha:g}_n{cfg.noise_std:g}_s{cfg.seed}_{digest}"
+
+
+def configs(seeds: Sequence[int], alphas: Sequence[float], noises: Sequence[float], epochs: int | None = None,
+            seeds_per_cell: dict[tuple[float, float], Sequence[int]] | None = None,
+            paper_first: bool = False, **overrides: Any) -> list[TrainConfig]:
+    """The configs of a sweep, in priority order.
+
+    Seed by seed across all (alpha, noise) cells, so that a partial sweep
+    covers every cell evenly; with `paper_first`, the paper's cell
+    (`PAPER_CELL`) comes first, so that a partial sweep has its headline number.
+
+    Parameters
+    ----------
+    seeds : the seeds of every cell.
+    alphas : alpha = dt / tau values, each in (0, 1].
+    noises : recurrent noise std values, each >= 0.
+    epochs : maximum epochs per network (None: the recipe's 2500).
+    seeds_per_cell : other seeds for given (alpha, noise) cells.
+    **overrides : other `TrainConfig` fields, the same for every network.
+    """
+    check_cells(alphas, noises)
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"epochs must be a positive number of epochs, got {epochs}")
+    cells = [(a, n) for a in alphas for n in noises]
+    per = {c: list((seeds_per_cell or {}).get(c, seeds)) for c in cells}
+    out: list[TrainConfig] = []
+    for r in range(max(len(v) for v in per.values())):
+        for (a, n) in cells:
+            if r < len(per[(a, n)]):
+                kw: dict[str, Any] = dict(seed=per[(a, n)][r], alpha=a, noise_std=n, **overrides)
+                if epochs is not None:
+                    kw["max_epochs"] = epochs
+                out.append(TrainConfig(**kw))
+    if paper_first:
+        out.sort(key=lambda c: (c.alpha, c.noise_std) != PAPER_CELL)
+    return out

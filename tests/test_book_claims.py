@@ -1,0 +1,145 @@
+"""The chapters' key claims, asserted on the numbers they glue into their prose.
+
+Each chapter glues its numbers and qualitative words (``setdyn.book.glued``); the build leaves
+the executed notebooks in ``_build/jupyter_execute`` (see ``test_book_notebooks.py``), and
+:func:`setdyn.book.glued.glued_values` reads them back. The tests below assert what the prose
+says about those numbers: accuracies are the shipped model's recorded ones, sums add up,
+"a stable limit cycle" has a Floquet multiplier of 1 along it and < 1 across, a word such as
+"is" / "Yes" agrees with the number it summarises, and a quantity computed in two chapters is
+the same in both.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from setdyn import paper, task, weights
+from setdyn.book.build import glue_file, notebook_chapters
+from setdyn.book.glued import glued_values
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def glued(built_book) -> dict[str, dict]:
+    """Chapter stem (e.g. ``02_model``) -> its glued values, from the build's executed notebooks."""
+    return {p.stem: glued_values(glue_file(p)) for p in notebook_chapters(ROOT) if glue_file(p).is_file()}
+
+
+@pytest.fixture(scope="module")
+def meta() -> dict:
+    return weights.load_meta()
+
+
+def test_every_chapter_with_prose_numbers_glued_some(glued):
+    for stem in ("01_task", "02_model", "03_output", "04_phase_portrait", "05_automaton", "06_oscillator"):
+        assert glued.get(stem), f"no glued values found for {stem}"
+
+
+def test_chapter_1_counts(glued):
+    g = glued["01_task"]
+    assert (g["n_combos"], g["n_valid"], g["n_invalid"]) == (27, 9, 18)
+    assert g["n_same"] + g["n_different"] == g["n_valid"] and (g["n_same"], g["n_different"]) == (3, 6)
+    # "each of the 9 sets k times and each of the 18 non-sets m times"
+    assert g["n_train"] == g["n_valid"] * g["valid_repeats"] + g["n_invalid"] * g["invalid_repeats"]
+    assert g["train_valid_pct"] == pytest.approx(100 * g["n_valid"] * g["valid_repeats"] / g["n_train"])
+    assert g["trial_ms"] == g["n_steps"] * g["dt_ms"] == paper.TRIAL_MS
+    assert g["silent_ms"] == g["trial_ms"] - g["onset_max_ms"] - g["pulse_ms"]
+
+def test_chapter_1_example_is_the_first_purple_red_green_trial(glued, meta):
+    """"Below is trial k of the training set, purple, red, green": the first PRG of the training set."""
+    k = glued["01_task"]["example_index"]
+    colors = task.training_set(meta["config"]["seed"]).colors
+    assert task.sequence_name(colors[k]) == "PRG"
+    assert all(task.sequence_name(c) != "PRG" for c in colors[:k])
+
+
+def test_chapter_2_accuracies_are_the_shipped_models(glued, meta):
+    g = glued["02_model"]
+    for key, value in meta["accuracy"].items():
+        assert g[key] == pytest.approx(100 * value, abs=1e-9), key
+    assert g["epochs"] == meta["epochs"] and g["seed"] == meta["config"]["seed"]
+    # "noise-free, the network is perfect on the training set, the test set and on fresh onsets"
+    assert g["train_acc_clean"] == g["test_acc_clean"] == 100.0
+    assert g["fresh_acc_clean"] >= g["stop_fresh_clean"]
+    # "that is one of the 27 test trials"
+    assert g["one_test_trial_pct"] == pytest.approx(100 / 27)
+    assert 100 - g["test_acc_noisy"] == pytest.approx(g["one_test_trial_pct"])
+    # the stopping rule held at the end
+    assert g["train_acc_noisy"] >= g["stop_train_noisy"] and g["test_acc_clean"] >= g["stop_test_clean"]
+    assert g["n_fresh"] == 27 * g["fresh_draws"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: chapter 2 says the retrained losses are the shipped history's "
+                   "'bit for bit' but shows a difference of 0.023 (retrained with another engine); strict, so "
+                   "this fails as soon as the chapter is made true and the mark must then go")
+def test_chapter_2_retraining_reproduces_the_shipped_history(glued):
+    assert glued["02_model"]["retrain_max_diff"] == 0
+
+
+def test_chapter_3_output_ends_as_trained_and_oscillates(glued):
+    g = glued["03_output"]
+    assert g["z_end_invalid"] < -paper.DECISION_THRESHOLD and g["z_end_valid"] > paper.DECISION_THRESHOLD
+    # "makes n oscillations in 500 ms: the paper's two full oscillations"
+    assert g["n_osc_in_trial"] == pytest.approx(paper.TRIAL_MS / g["period_in_trial"])
+    assert 1.5 < g["n_osc_in_trial"] < 2.5
+    assert g["n_osc_cycle"] == pytest.approx(paper.TRIAL_MS / g["cycle_period"])
+    assert g["paper_turns"] == pytest.approx(paper.TRIAL_MS / paper.PAPER_OSCILLATOR["period_ms"])
+
+
+def test_chapter_4_a_stable_limit_cycle_in_two_dimensions(glued):
+    g = glued["04_phase_portrait"]
+    assert g["var_pc12"] == pytest.approx(g["var_pc1"] + g["var_pc2"])
+    assert g["var_pc12"] > 80  # "essentially two-dimensional"
+    assert g["cycle_kind"] == "limit cycle"
+    assert g["floquet_1"] == pytest.approx(1.0, abs=0.01)  # "along the cycle: neither grows nor decays"
+    assert abs(g["floquet_2"]) < 0.1  # "any other deviation dies out within one turn"
+    assert g["decay_per_period"] == pytest.approx(1.0, abs=1e-3)  # "keeps the same amplitude"
+    assert g["turns_per_trial"] == pytest.approx(paper.TRIAL_MS / g["period_ms"])
+    # "every angle from ... to ... separates", and the best one is inside that arc with a positive margin
+    assert g["best_margin"] > 0 and g["sep_from"] <= g["best_angle"] <= g["sep_to"]
+    # "purple sets it back by about a third of a turn, red advances it"; green barely moves it
+    assert g["kick_purple"] == pytest.approx(-120, abs=30) and g["kick_red"] == pytest.approx(120, abs=30)
+    assert abs(g["kick_green"]) < 30
+
+
+def test_chapter_5_the_z3_automaton_in_the_phase(glued):
+    g = glued["05_automaton"]
+    assert g["n_states"] == 3 and g["is_z3"] == "Yes"
+    assert g["lstar_states"] == 3 and g["lstar_z3"] == "is" and g["lstar_set"] == "accepts exactly"
+    assert g["n_clusters"] == 3 and g["cluster_margin"] > 0
+    assert g["n_disagree"] == round((1 - g["agreement"] / 100) * g["agreement_trials"])
+    # "the paper's prediction with the signs exchanged, to within pred_dev degrees"
+    assert g["pred_PGP"] > 0 > g["pred_RGR"]
+    assert g["pred_dev"] == pytest.approx(max(abs(abs(g["pred_PGP"]) - 120), abs(abs(g["pred_RGR"]) - 120)))
+    assert g["pred_dev"] < 30 and abs(g["pred_PGR"]) < 30
+    # "the phase tells the automaton's state for every length ... does not drift"
+    assert g["len_min_acc"] > 90 and abs(g["len_drift"]) < 1 and g["len_max_std"] < g["half_class"]
+    # "the errors at this noise level come from the readout threshold, not from the phase code"
+    assert g["noise_phase_acc_train"] >= g["noise_acc_train"]
+    # the kicks measured over the cycle and on real trials name the same code
+    assert g["steps_text"] == "green 0, purple -120, red +120"
+
+
+def test_chapter_6_the_fit_explains_the_network_and_the_papers_values_do_not(glued):
+    g = glued["06_oscillator"]
+    assert 0.5 < g["r2_fit"] <= 1 and g["r2_paper"] < 0  # "worse than a constant"
+    assert all(g[f"r2_{s}"] > 0.5 for s in ("PGP", "PGR", "RGR"))
+    for name in task.COLORS:
+        assert g[f"fit_ci_lo_{name}"] <= g[f"fit_kick_{name}"] <= g[f"fit_ci_hi_{name}"]
+    # "purple and red exchanged": the fitted kicks have the signs of the measured ones
+    assert g["fit_kick_purple"] < 0 < g["fit_kick_red"]
+    assert abs(g["fit_period"] - g["cycle_period"]) < 0.1 * g["cycle_period"]
+
+
+def test_numbers_shared_by_chapters_agree(glued):
+    c1, c3, c4, c5, c6 = (glued[k] for k in ("01_task", "03_output", "04_phase_portrait", "05_automaton",
+                                             "06_oscillator"))
+    assert c1["n_train"] == c4["n_train"]
+    assert c3["cycle_period"] == c4["period_ms"] == c5["period_ms"] == c6["cycle_period"]
+    for name in task.COLORS:
+        assert c4[f"kick_{name}"] == c5[f"prc_{name}"]
+    assert c1["onset_list"] == c3["onset_list"] == c6["onset_list"]
+    assert not math.isnan(c6["angle"])
