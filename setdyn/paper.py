@@ -73,8 +73,14 @@ PAPER_ACCURACY: dict[str, float] = {"train_acc_noisy": 26 / 27, "test_acc_noisy"
 #: Rotation of PC1-PC2 that separates valid from invalid end points, as the paper gives it (degrees).
 PAPER_ROTATION_DEG = 60.0
 #: The paper's hand-set oscillator (Fig. 8): f(t) = A sin(2 pi t / T + kicks) - offset.
+#: kick_delay_ms: when a pulse's kick lands after the pulse's first input sample. The paper writes the
+#: kick as immediate, but its code (the `sine_wave` loop of generate_ieee_figures.jl) applies it at the
+#: pulse's second sample, 10 ms after onset: Julia parses `phase != 1 & skip == true` as
+#: `phase != (1 & skip) == true`, which skips the first sample instead of the second. 10 ms makes
+#: these values reproduce the curves of the paper's Fig. 8 sample for sample.
 PAPER_OSCILLATOR: dict[str, Any] = {"amplitude": 7.0, "period_ms": 290.0, "offset": 1.5,
-                                    "kicks_deg": (0.0, 120.0, -120.0)}  # green, purple, red
+                                    "kicks_deg": (0.0, 120.0, -120.0),  # green, purple, red
+                                    "kick_delay_ms": 10.0}
 #: Phase shifts of the automaton states (degrees), green, purple, red.
 PAPER_KICKS_DEG: tuple[float, float, float] = PAPER_OSCILLATOR["kicks_deg"]
 

@@ -437,8 +437,8 @@ def analyze(ref: Reference, progress: bool = False) -> dict:
 # ---------------------------------------------------------------- the paper's figures
 
 #: The reference's hand-set oscillator applies a pulse's kick at the pulse's second sample, 10 ms after
-#: its onset (Julia parses `phase != 1 & skip == true` as `phase != (1 & skip) == true`).
-REFERENCE_KICK_DELAY_MS = 10.0
+#: its onset (Julia parses `phase != 1 & skip == true` as `phase != (1 & skip) == true`): the paper's value.
+REFERENCE_KICK_DELAY_MS = paper.PAPER_OSCILLATOR["kick_delay_ms"]
 
 
 def paper_oscillator_r2(system: analysis.DynamicalSystem, pca: analysis.TrainingPCA, angle_deg: float,

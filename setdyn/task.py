@@ -60,12 +60,47 @@ def check_onsets(onsets: Sequence[int], n_steps: int = N_STEPS) -> tuple[int, ..
     return validate.onsets(onsets, n_steps)
 
 
-def draw_onsets(rng: np.random.Generator, n_pulses: int = 3) -> tuple[int, ...]:
-    """Onset steps drawn uniformly from ONSET_MIN..ONSET_MAX, sorted, redrawn until
-    consecutive onsets are >= MIN_ONSET_GAP steps apart (reference recipe)."""
+#: The onset generators: "grid" draws whole steps uniformly from ONSET_MIN..ONSET_MAX (this book's
+#: first recipe; every weight file trained before the "reference" generator existed used it);
+#: "reference" draws the pulse starts in continuous time as the reference code does (see
+#: `draw_onsets`). A TrainConfig records which one trained a network.
+ONSET_GENERATORS: tuple[str, ...] = ("grid", "reference")
+
+
+def check_generator(generator: str) -> str:
+    """`generator` if it names an onset generator; ValueError listing the accepted names otherwise."""
+    if not isinstance(generator, str) or generator not in ONSET_GENERATORS:
+        raise ValueError(f"unknown onset generator {generator!r}; accepted: {', '.join(map(repr, ONSET_GENERATORS))}")
+    return generator
+
+
+def first_input_step(start_ms: np.ndarray | float) -> np.ndarray:
+    """The first grid step whose input shows a pulse starting at `start_ms` (ms, any shape): the
+    reference reads the input at the left end of each Euler step, so a pulse starting at b is
+    seen at the grid times b < n dt <= b + 20 ms, the first being n = floor(b / dt) + 1."""
+    return np.floor(np.asarray(start_ms, dtype=float) / DT_MS).astype(np.int64) + 1
+
+
+def draw_onsets(rng: np.random.Generator, n_pulses: int = 3, generator: str = "grid") -> tuple[int, ...]:
+    """Onset steps (the first step at which each colour is shown) for one trial, sorted.
+
+    generator "grid": whole steps uniform in ONSET_MIN..ONSET_MAX (3..40), redrawn until
+    consecutive onsets are >= MIN_ONSET_GAP steps apart.
+    generator "reference": the reference code's recipe: pulse starts b uniform in continuous
+    time [ONSET_MIN dt, ONSET_MAX dt) = [30, 400) ms, sorted, redrawn until consecutive starts
+    are >= MIN_ONSET_GAP dt = 50 ms apart; the onset step is `first_input_step(b)` (4..40:
+    never 3, and a 5-step gap only when the fractional parts allow it).
+    """
+    check_generator(generator)
     n_pulses = validate.whole(n_pulses, "n_pulses", 0)
     if n_pulses * MIN_ONSET_GAP > ONSET_MAX - ONSET_MIN + MIN_ONSET_GAP:
         raise ValueError(f"{n_pulses} pulses do not fit in one trial; at most 8")
+    if generator == "reference":
+        lo, hi, gap = ONSET_MIN * DT_MS, ONSET_MAX * DT_MS, MIN_ONSET_GAP * DT_MS
+        while True:
+            starts = np.sort(rng.uniform(lo, hi, size=n_pulses))
+            if n_pulses < 2 or np.all(np.diff(starts) >= gap):
+                return tuple(int(o) for o in first_input_step(starts))
     while True:
         onsets = np.sort(rng.integers(ONSET_MIN, ONSET_MAX + 1, size=n_pulses))
         if n_pulses < 2 or np.all(np.diff(onsets) >= MIN_ONSET_GAP):
@@ -119,12 +154,15 @@ def make_trials(
     onsets: Sequence[Sequence[int]] | None = None,
     rng: np.random.Generator | None = None,
     n_steps: int = N_STEPS,
+    generator: str = "grid",
 ) -> TrialSet:
-    """Trials for the given colour triples; onsets given explicitly or drawn from rng."""
+    """Trials for the given colour triples; onsets given explicitly or drawn from rng with the onset
+    generator `generator` ("grid" or "reference", see `draw_onsets`)."""
+    check_generator(generator)
     if onsets is None:
         if rng is None:
             raise ValueError("give either explicit onsets or a random generator to draw them")
-        onsets = [draw_onsets(rng, len(c)) for c in combos]
+        onsets = [draw_onsets(rng, len(c), generator) for c in combos]
     if len(onsets) != len(combos):
         raise ValueError(f"need one onset triple per trial: {len(combos)} trials, {len(onsets)} onset lists")
     colors = np.array([parse_sequence(c) for c in combos], dtype=np.int64)
@@ -134,30 +172,31 @@ def make_trials(
     return TrialSet(codes, colors, ons, targets)
 
 
-def training_set(seed: int, valid_repeats: int = 30, invalid_repeats: int = 15) -> TrialSet:
+def training_set(seed: int, valid_repeats: int = 30, invalid_repeats: int = 15, generator: str = "grid") -> TrialSet:
     """The reference training set: each valid triple 30x, each invalid 15x (540 trials,
-    50% valid), random onsets per trial drawn with `seed`."""
+    50% valid), random onsets per trial drawn with `seed` by the onset generator `generator`."""
     seed = validate.seed(seed)
     valid_repeats = validate.whole(valid_repeats, "valid_repeats", 0)
     invalid_repeats = validate.whole(invalid_repeats, "invalid_repeats", 0)
     rng = np.random.default_rng(seed)
     combos = [c for c in all_combinations() for _ in range(valid_repeats if is_valid_set(c) else invalid_repeats)]
-    return make_trials(combos, rng=rng)
+    return make_trials(combos, rng=rng, generator=generator)
 
 
-def test_set(onsets: Sequence[int] | None = None, seed: int | None = None) -> TrialSet:
-    """The 27 combinations once each: with one onset draw from `seed`, or fixed onsets."""
+def test_set(onsets: Sequence[int] | None = None, seed: int | None = None, generator: str = "grid") -> TrialSet:
+    """The 27 combinations once each: with one onset draw from `seed` (by `generator`), or fixed onsets."""
     combos = all_combinations()
+    check_generator(generator)
     if seed is not None:
         if onsets is not None:
             raise ValueError("give either fixed onsets or a seed to draw them, not both")
-        return make_trials(combos, rng=np.random.default_rng(validate.seed(seed)))
+        return make_trials(combos, rng=np.random.default_rng(validate.seed(seed)), generator=generator)
     ons = default_onsets() if onsets is None else check_onsets(onsets)
     return make_trials(combos, onsets=[ons] * len(combos))
 
 
-def fresh_set(seed: int, draws: int = FRESH_DRAWS) -> TrialSet:
-    """All 27 combinations x `draws` fresh onset draws: the generalisation check."""
+def fresh_set(seed: int, draws: int = FRESH_DRAWS, generator: str = "grid") -> TrialSet:
+    """All 27 combinations x `draws` fresh onset draws (by `generator`): the generalisation check."""
     seed, draws = validate.seed(seed), validate.whole(draws, "draws", 1)
     combos = [c for c in all_combinations() for _ in range(draws)]
-    return make_trials(combos, rng=np.random.default_rng(seed))
+    return make_trials(combos, rng=np.random.default_rng(seed), generator=generator)

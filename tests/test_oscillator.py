@@ -12,10 +12,13 @@ def test_published_formula_without_and_with_kicks():
     t = np.arange(0, 500, 10.0)
     f = handcrafted(t, np.zeros((1, 0)), np.zeros((1, 0), dtype=int))[0]
     np.testing.assert_allclose(f, 7 * np.sin(2 * np.pi * t / 290) - 1.5)
-    # one purple pulse at 100 ms: +120 degrees from then on
+    # one purple pulse at 100 ms: +120 degrees from its second sample (110 ms) on, as in the paper's code
     g = handcrafted(t, [[100.0]], [[1]])[0]
-    np.testing.assert_allclose(g[t < 100], f[t < 100])
-    np.testing.assert_allclose(g[t >= 100], 7 * np.sin(2 * np.pi * t[t >= 100] / 290 + 2 * np.pi / 3) - 1.5)
+    np.testing.assert_allclose(g[t < 110], f[t < 110])
+    np.testing.assert_allclose(g[t >= 110], 7 * np.sin(2 * np.pi * t[t >= 110] / 290 + 2 * np.pi / 3) - 1.5)
+    # as the paper writes it, from the onset on
+    g0 = handcrafted(t, [[100.0]], [[1]], kick_delay_ms=0.0)[0]
+    np.testing.assert_allclose(g0[t >= 100], 7 * np.sin(2 * np.pi * t[t >= 100] / 290 + 2 * np.pi / 3) - 1.5)
     # absent pulses (colour -1) do nothing; green does nothing
     np.testing.assert_allclose(handcrafted(t, [[100.0, 200.0]], [[0, -1]])[0], f)
 

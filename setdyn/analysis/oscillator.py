@@ -6,7 +6,9 @@ with
     f(t) = A sin(2 pi t / T + phi0 + sum of kicks) - offset,
 
 A = 7, T = 290 ms, offset = 1.5, phi0 = 0, where every colour pulse adds a
-one-off phase kick: 0 (green), +2 pi / 3 (purple), -2 pi / 3 (red).
+one-off phase kick: 0 (green), +2 pi / 3 (purple), -2 pi / 3 (red). In the
+paper's code the kick lands on the pulse's second input sample, 10 ms after
+its onset (`paper.PAPER_OSCILLATOR["kick_delay_ms"]` says why).
 
 * `handcrafted` evaluates that formula for batches of trials.
 * `PlanarOscillator` is the same oscillator written as a discrete-time
@@ -69,14 +71,16 @@ def kick_sum(t_ms: np.ndarray, onsets_ms: np.ndarray, colors: np.ndarray, kicks_
 def handcrafted(t_ms: np.ndarray, onsets_ms: np.ndarray | Sequence, colors: np.ndarray | Sequence,
                 amplitude: float = _PAPER["amplitude"], period_ms: float = _PAPER["period_ms"],
                 offset: float = _PAPER["offset"], kicks_deg: Sequence[float] = paper.PAPER_KICKS_DEG,
-                phase0_deg: float = 0.0, kick_delay_ms: float = 0.0) -> np.ndarray:
+                phase0_deg: float = 0.0, kick_delay_ms: float = _PAPER["kick_delay_ms"]) -> np.ndarray:
     """The handcrafted oscillator f(t) = A sin(2 pi t / T + phi0 + sum of kicks) - offset.
 
     t_ms: sample times (ms, shape T); onsets_ms, colors: pulse onsets (ms) and
     colour indices (0 green, 1 purple, 2 red), shape (trials x pulses) or one
     trial (pulses,); kicks_deg: phase kick of green, purple, red (degrees);
     a kick counts from `onset + kick_delay_ms` on. Returns trials x T.
-    Defaults are the paper's published values.
+    Defaults are the paper's values (`paper.PAPER_OSCILLATOR`), the kick landing
+    10 ms after the onset as in the paper's code: at t = 10 .. 500 ms this is the
+    reference's curve sample for sample.
     """
     t = np.asarray(t_ms, dtype=float)
     kicks = np.deg2rad(np.asarray(kicks_deg, dtype=float))

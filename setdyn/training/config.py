@@ -72,6 +72,10 @@ class TrainConfig:
     fresh_onset_seed: int = paper.FRESH_ONSET_SEED  #: onsets of the generalisation set (27 x fresh_draws)
     fresh_draws: int = paper.FRESH_DRAWS
     eval_noise_seed: int = 99  #: noise for the noisy evaluations
+    #: how the onsets of the training, test and fresh trials are drawn (`task.ONSET_GENERATORS`):
+    #: "grid" (whole steps; every weight file written before this field existed) or "reference"
+    #: (continuous time, as the reference code); a file without the field was trained with "grid"
+    onset_generator: str = "grid"
 
     def __post_init__(self) -> None:
         self.check()
@@ -95,6 +99,9 @@ class TrainConfig:
             if value is not None:
                 setattr(self, name, _real(name, value, lambda v: 0 <= v <= 1,
                                           "an accuracy in [0, 1], or None (no condition)"))
+        if not isinstance(self.onset_generator, str) or self.onset_generator not in task.ONSET_GENERATORS:
+            raise ValueError(f"onset_generator must be one of {', '.join(map(repr, task.ONSET_GENERATORS))}, "
+                             f"got {self.onset_generator!r}")
         betas = self.betas
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise ValueError(f"betas must be two numbers in [0, 1) (Adam's decay rates), got {betas!r}")
@@ -108,9 +115,13 @@ class TrainConfig:
         return self.weight_decay_per_step / self.lr
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as JSON-ready types (betas as a list)."""
+        """The config as JSON-ready types (betas as a list). onset_generator is written only when it is
+        not "grid": a config without it means "grid", so the dicts (and the sweep's network ids, which
+        hash them) of every run made before the field existed stay what they were."""
         d = dataclasses.asdict(self)
         d["betas"] = list(self.betas)
+        if d["onset_generator"] == "grid":
+            del d["onset_generator"]
         return d
 
     @classmethod

@@ -3,7 +3,8 @@
 Three trial sets (`evaluation_sets`): the 540-trial training set (onsets
 drawn with the run's seed), the 27-trial test set (onsets from
 `paper.TEST_ONSET_SEED`) and the generalisation set of 27 x 20 fresh onset
-draws (`paper.FRESH_ONSET_SEED`). Accuracy is the fraction of trials whose
+draws (`paper.FRESH_ONSET_SEED`), all drawn by the run's onset generator
+(`TrainConfig.onset_generator`). Accuracy is the fraction of trials whose
 output z at the last step is on the target's side of the decision threshold
 (`paper.decide`); the loss is the MSE of z against the target on the last 5
 steps (50 ms).
@@ -24,13 +25,14 @@ EVALUATION_SETS: tuple[str, ...] = ("train", "test", "fresh")
 
 
 def evaluation_set_key(kind: str, cfg: TrainConfig) -> tuple[Any, ...]:
-    """What identifies the trial set `kind` ("train", "test" or "fresh") of a run: (kind, its seed[, draws])."""
+    """What identifies the trial set `kind` ("train", "test" or "fresh") of a run: (kind, its onset
+    generator, its seed[, draws])."""
     if kind == "train":
-        return (kind, cfg.seed)
+        return (kind, cfg.onset_generator, cfg.seed)
     if kind == "test":
-        return (kind, cfg.test_onset_seed)
+        return (kind, cfg.onset_generator, cfg.test_onset_seed)
     if kind == "fresh":
-        return (kind, cfg.fresh_onset_seed, cfg.fresh_draws)
+        return (kind, cfg.onset_generator, cfg.fresh_onset_seed, cfg.fresh_draws)
     raise ValueError(f"unknown evaluation set {kind!r}; accepted: {', '.join(EVALUATION_SETS)}")
 
 
@@ -41,11 +43,11 @@ def evaluation_set(kind: str, cfg: TrainConfig, cache: dict[tuple[Any, ...], tas
     if cache is not None and key in cache:
         return cache[key]
     if kind == "train":
-        trials = task.training_set(cfg.seed)
+        trials = task.training_set(cfg.seed, generator=cfg.onset_generator)
     elif kind == "test":
-        trials = task.test_set(seed=cfg.test_onset_seed)
+        trials = task.test_set(seed=cfg.test_onset_seed, generator=cfg.onset_generator)
     else:
-        trials = task.fresh_set(cfg.fresh_onset_seed, cfg.fresh_draws)
+        trials = task.fresh_set(cfg.fresh_onset_seed, cfg.fresh_draws, generator=cfg.onset_generator)
     if cache is not None:
         cache[key] = trials
     return trials
