@@ -79,7 +79,7 @@ class PlotlyMimeRenderer:
         digest = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
         div_id = f"plotly-{digest}-{data.cell_index}-{data.output_index}"
         html = figure_html(dict(content), div_id=div_id)
-        html = with_alt_text(html, content, figure_options(data.cell_metadata), renderer.document, data.line)
+        html = with_alt_text(html, content, figure_options(data.cell_metadata), renderer.source, data.line)
         return [nodes.raw(text=html, format="html", classes=["output", "text_html"])]
 
 
@@ -94,7 +94,7 @@ def figure_options(cell_metadata: dict | None) -> dict:
     return options if isinstance(options, dict) else {}
 
 
-def with_alt_text(html: str, content: dict, options: dict, document: Any, line: int | None) -> str:
+def with_alt_text(html: str, content: dict, options: dict, source: str, line: int | None) -> str:
     """Give a plotly figure's HTML its alt text (``aria-label``) from the cell's figure options.
 
     Every plotly figure of the book is a numbered figure: its cell needs
@@ -108,7 +108,7 @@ def with_alt_text(html: str, content: dict, options: dict, document: Any, line: 
         LOGGER.warning(
             f"plotly figure without {', '.join(missing)}: give its cell the metadata "
             "`mystnb: figure: {name: fig-..., caption: ..., alt: ...}` (see the appendix, 'Figures')",
-            location=(document["source"], line),
+            location=(source, line),
             type="setdyn",
             subtype="figure",
         )
