@@ -12,10 +12,14 @@ from typing import Any
 
 import numpy as np
 
+# The paper this book reproduces (its parts, for the book's header and BibTeX).
+PAPER_AUTHORS: tuple[str, ...] = ("K. T. Murray",)
+PAPER_TITLE = "Recurrent networks recognize patterns with low-dimensional oscillations"
+PAPER_YEAR = 2023
+ARXIV_ID = "2310.07908"
 #: Full reference of the paper this book reproduces.
-CITATION = ('K. T. Murray, "Recurrent networks recognize patterns with low-dimensional '
-            'oscillations", 2023. arXiv:2310.07908')
-ARXIV_URL = "https://arxiv.org/abs/2310.07908"
+CITATION = f'{", ".join(PAPER_AUTHORS)}, "{PAPER_TITLE}", {PAPER_YEAR}. arXiv:{ARXIV_ID}'
+ARXIV_URL = f"https://arxiv.org/abs/{ARXIV_ID}"
 
 # --- the task -------------------------------------------------------------------
 COLORS: tuple[str, ...] = ("green", "purple", "red")

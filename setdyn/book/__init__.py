@@ -5,6 +5,7 @@
 * :func:`shipped`: the shipped model and its results, computed once per kernel, in :mod:`.results`;
 * :func:`separating_arc` and other small chapter measurements, in :mod:`.measures`;
 * the numbers each chapter glues, one function per chapter, in :mod:`.chapters`;
+* the paper's and the book's references (BibTeX for the introduction), in :mod:`.cite`;
 * the Sphinx extension (:mod:`.sphinx_ext`, loaded from ``_config.yml``) and the builder
   (:mod:`.build`, ``python -m setdyn.book.build``, what ``make book`` runs).
 

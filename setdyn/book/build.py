@@ -248,9 +248,45 @@ def build(*, fresh: bool = False, quiet: bool = False) -> float:
         (DOCTREES / "environment.pickle").unlink(missing_ok=True)
         print("setdyn.book.build: BUILD FAILED (see the messages above)", file=sys.stderr)
         raise SystemExit(1)
+    restore_cached_outputs()
     FINGERPRINT.write_text("".join(f"{k}={v}\n" for k, v in new.items()))
     STAMP.write_text(f"built in {time.perf_counter() - start:.1f} s\n")
     return time.perf_counter() - start
+
+
+def restore_cached_outputs(root: Path = ROOT) -> list[Path]:
+    """Put the outputs back into executed notebooks that myst-nb wrote without them.
+
+    When a page's code is unchanged but its text changed, myst-nb takes the
+    outputs from the execution cache for the HTML, but writes the notebook it
+    read (without outputs) to ``_build/jupyter_execute`` (myst-nb 1.4,
+    ``sphinx_.py``: it writes ``notebook``, not ``nb_client.notebook``). The tests
+    read those notebooks, so each such notebook is replaced by the cache's merged
+    copy. Returns the notebooks rewritten.
+    """
+    import json
+
+    import jupytext
+    import nbformat
+    from jupyter_cache import get_cache
+
+    fixed = []
+    cache = get_cache(str(root / "_build" / ".jupyter_cache"))
+    for page in notebook_chapters(root):
+        path = executed_notebook(page, root)
+        if not path.is_file():
+            continue
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        if all(c.get("execution_count") is not None for c in code):
+            continue
+        try:
+            _, merged = cache.merge_match_into_notebook(jupytext.read(page))
+        except KeyError:  # not in the cache: leave the notebook as myst-nb wrote it
+            continue
+        path.write_text(nbformat.writes(merged), encoding="utf-8")
+        fixed.append(path)
+    return fixed
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,9 @@ What it does, all offline:
 * renders plotly figures: a myst-nb mime renderer for
   ``application/vnd.plotly.v1+json`` (plotly's default output, which myst-nb
   would otherwise drop with "unknown mime type") that writes a ``<div>`` and
-  an inline ``Plotly.newPlot`` call;
+  an inline ``Plotly.newPlot`` call, with the figure's alt text (``aria-label``)
+  from its cell's ``mystnb: figure:`` metadata; a plotly figure without a
+  name, caption and alt text is a warning (every figure is numbered);
 * copies ``plotly.min.js`` from the *installed* plotly package to
   ``<html>/_vendor/plotly.min.js`` (outside ``_static``, so it is not put on
   every page) and adds one ``<script src>`` for it to each page whose HTML
@@ -28,6 +30,7 @@ import hashlib
 import json
 import re
 import shutil
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +79,47 @@ class PlotlyMimeRenderer:
         digest = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
         div_id = f"plotly-{digest}-{data.cell_index}-{data.output_index}"
         html = figure_html(dict(content), div_id=div_id)
+        html = with_alt_text(html, content, figure_options(data.cell_metadata), renderer.source, data.line)
         return [nodes.raw(text=html, format="html", classes=["output", "text_html"])]
+
+
+#: Keys a figure cell's ``mystnb: figure:`` metadata must give (``alt`` is ours; myst-nb ignores it).
+FIGURE_KEYS = ("name", "caption", "alt")
+_FIGURE_WRAPPER = '<div class="setdyn-figure">'
+
+
+def figure_options(cell_metadata: dict | None) -> dict:
+    """The ``mystnb: figure:`` options of a cell (``{}`` when it has none)."""
+    options = ((cell_metadata or {}).get("mystnb") or {}).get("figure") or {}
+    return options if isinstance(options, dict) else {}
+
+
+def with_alt_text(html: str, content: dict, options: dict, source: str, line: int | None) -> str:
+    """Give a plotly figure's HTML its alt text (``aria-label``) from the cell's figure options.
+
+    Every plotly figure of the book is a numbered figure: its cell needs
+    ``mystnb: figure: {name, caption, alt}`` (a Sphinx warning, an error under ``-W``,
+    names what is missing). A figure the reader only looks at gets ``role="img"``;
+    one with its own controls (sliders, buttons, a 3-D scene to drag) gets
+    ``role="group"``, so that its controls stay reachable.
+    """
+    missing = [key for key in FIGURE_KEYS if not str(options.get(key, "")).strip()]
+    if missing:
+        LOGGER.warning(
+            f"plotly figure without {', '.join(missing)}: give its cell the metadata "
+            "`mystnb: figure: {name: fig-..., caption: ..., alt: ...}` (see the appendix, 'Figures')",
+            location=(source, line),
+            type="setdyn",
+            subtype="figure",
+        )
+    alt = str(options.get("alt", "")).strip()
+    if not alt or not html.startswith(_FIGURE_WRAPPER):
+        return html
+    layout = content.get("layout") or {}
+    interactive = bool(layout.get("sliders") or layout.get("updatemenus") or layout.get("scene"))
+    role = "group" if interactive else "img"
+    attrs = f'<div class="setdyn-figure" role="{role}" aria-label="{html_escape(alt, quote=True)}">'
+    return attrs + html[len(_FIGURE_WRAPPER):]
 
 
 def register_plotly_renderer() -> None:
