@@ -22,6 +22,7 @@ import torch
 
 from . import weights
 from .errors import CliError
+from .model import ACTIVATIONS
 from .paper import ACCEPT
 from .sweep import cli as sweep_cli
 from .training import ENGINE_CHOICES, TrainConfig, evaluate_all, resolve_engine, train
@@ -84,6 +85,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         if args.epochs < 1:
             raise CliError(f"--epochs must be a positive number of epochs, got {args.epochs}")
         cfg_dict["max_epochs"] = args.epochs
+    if args.activation is not None:
+        cfg_dict["activation"] = args.activation
     try:
         engine = resolve_engine(engine or "auto", TrainConfig.from_dict(cfg_dict))
     except (TypeError, ValueError) as e:
@@ -196,6 +199,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--config", help="JSON with a 'config' object (e.g. setdyn/data/pretrained.json) to retrain from")
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=int, help="maximum epochs (default from the config: 2500)")
+    t.add_argument("--activation", choices=ACTIVATIONS,
+                   help="the activation phi (default tanh, or the config's); relu trains with autograd only")
     t.add_argument("--engine", choices=ENGINE_CHOICES,
                    help="gradients: native (hand-written BPTT, compiled; alpha = 1; needs g++), bptt (the same "
                         "in Python), autograd (PyTorch, any alpha), or auto (native where it applies and "

@@ -4,7 +4,8 @@ Format (version 1), readable without setdyn:
 
 * `NAME.safetensors`: float32 tensors J (N x N), B (N x D), b (N), W (1 x N),
   b_out (1), x0 (N), colors (3 x D, rows green, purple, red); metadata
-  {"format": "setdyn-ctrnn", "format_version": "1", "alpha": "<dt/tau>"}.
+  {"format": "setdyn-ctrnn", "format_version": "1", "alpha": "<dt/tau>",
+  "activation": "tanh" | "relu"} (files without "activation" are tanh).
 * `NAME.json`: {"format": "setdyn-ctrnn", "format_version": 1,
   "weights_sha256": ..., "config": {...}, "history": {...},
   "accuracy": {...}, "selection": {...}}.
@@ -23,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .model import CTRNN
+from .model import ACTIVATIONS, CTRNN
 
 FORMAT = "setdyn-ctrnn"
 FORMAT_VERSION = 1
@@ -50,7 +51,7 @@ def save(model: CTRNN, path: str | Path, meta: dict[str, Any]) -> tuple[Path, Pa
     tensors = {k: getattr(model, k).detach().to(torch.float32).contiguous().clone()
                for k in ("J", "B", "b", "W", "b_out", "x0", "colors")}
     save_file(tensors, str(path), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION),
-                                            "alpha": repr(model.alpha)})
+                                            "alpha": repr(model.alpha), "activation": model.activation_name})
     sidecar = {"format": FORMAT, "format_version": FORMAT_VERSION, "weights_sha256": sha256(path), **meta}
     json_path = path.with_suffix(".json")
     json_path.write_text(json.dumps(sidecar, indent=1) + "\n")
@@ -111,7 +112,10 @@ def load(path: str | Path = PRETRAINED, dtype: torch.dtype = torch.float64) -> C
         alpha = float(header.get("alpha", "1.0"))
     except ValueError:
         raise WeightFileError(f"{path}: alpha {header.get('alpha')!r} is not a number") from None
-    model = CTRNN(tensors["colors"], n_units=n, alpha=alpha, dtype=dtype)
+    activation = header.get("activation", "tanh")  # written since the relu option; older files are tanh
+    if activation not in ACTIVATIONS:
+        raise WeightFileError(f"{path}: activation {activation!r}; accepted: {', '.join(ACTIVATIONS)}")
+    model = CTRNN(tensors["colors"], n_units=n, alpha=alpha, dtype=dtype, activation=activation)
     with torch.no_grad():
         for k in ("J", "B", "b", "W", "b_out", "x0"):
             getattr(model, k).copy_(tensors[k].to(dtype))

@@ -77,10 +77,10 @@ def tensors_of(model: CTRNN) -> dict[str, Any]:
     return {k: getattr(model, k).detach().float().numpy().copy() for k in (*PARAM_NAMES, "colors")}
 
 
-def model_from_tensors(tensors: dict[str, Any], alpha: float) -> CTRNN:
+def model_from_tensors(tensors: dict[str, Any], alpha: float, activation: str = "tanh") -> CTRNN:
     """The network whose `tensors_of` these are."""
     t = {k: torch.as_tensor(v) for k, v in tensors.items()}
-    model = CTRNN(t["colors"], n_units=t["J"].shape[0], alpha=alpha)
+    model = CTRNN(t["colors"], n_units=t["J"].shape[0], alpha=alpha, activation=activation)
     with torch.no_grad():
         for k in PARAM_NAMES:
             getattr(model, k).copy_(t[k])
