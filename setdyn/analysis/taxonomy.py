@@ -81,7 +81,7 @@ DEFINITIONS: dict[str, str] = {
                "two lattice vectors (within 0.15 lattice units).",
     "line-attractor": "a continuum of slow points (|F(x) - x| < 0.1% of the state scale) along a curve: their first "
                       "principal component holds >= 90% of their variance, they span >= 10% of the state scale, "
-                      "with no gap wider than a quarter of that span.",
+                      "with no gap wider than a quarter of the span of their central 90%.",
     "fixed-points": "two or more stable fixed points (neither hexagon nor lattice) onto which >= 95% of trial end "
                     "states relax, each point's basin holding one answer (purity >= 0.95).",
     "transient": "learned, but the answer is carried by the transient: relaxed with the input off, the end states "
@@ -109,7 +109,7 @@ class SlowGeometry:
     n_slow: int  #: distinct slow points
     pc1_fraction: float | None  #: explained variance of their first PC
     extent: float | None  #: range along PC1 / state scale
-    max_gap: float | None  #: largest gap between neighbours along PC1 / range along PC1
+    max_gap: float | None  #: largest gap between neighbours along PC1 / range, both over the central 90%
 
 
 @dataclass
@@ -245,8 +245,10 @@ def slow_geometry(slow: np.ndarray, scale: float) -> SlowGeometry:
     var, axes = _pca(slow)
     proj = np.sort((slow - slow.mean(0)) @ axes[:, 0])
     span = float(proj[-1] - proj[0])
-    return SlowGeometry(len(slow), float(var[0] / var.sum()) if var.sum() > 0 else None, span / scale,
-                        float(np.diff(proj).max() / span) if span > 0 else None)
+    lo, hi = np.quantile(proj, [0.05, 0.95])  # the gap is judged on the central 90%: a lone point at an end
+    inner = proj[(proj >= lo) & (proj <= hi)]   # of a line is sampling, not a break in it
+    gap = float(np.diff(inner).max() / (hi - lo)) if hi > lo and len(inner) > 1 else None
+    return SlowGeometry(len(slow), float(var[0] / var.sum()) if var.sum() > 0 else None, span / scale, gap)
 
 
 def default_starts(system: DynamicalSystem, n: int = 256, seed: int = 0) -> np.ndarray:
