@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..model import float64_copy
 from .cycle import FreeRunDynamics, fixed_point, free_run_dynamics
 from .simulate import DynamicalSystem, input_table, jacobians, single_thread, state_dtype
 
@@ -282,7 +283,7 @@ def classify(model: Any, cfg: Any = None, accuracy: dict[str, float] | None = No
     from .pipeline import network_analysis
 
     rep = report if report is not None else mechanism_classify(model, cfg, accuracy, seed)
-    m64 = model.double() if hasattr(model, "double") else model
+    m64 = float64_copy(model)
     ev = measure(m64, cycle=network_analysis(m64).cycle)
     e = rep.evidence
     ev.learned = bool(e.get("learned"))
