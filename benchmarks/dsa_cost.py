@@ -1,6 +1,6 @@
 """DSA's cost as the number of networks grows: all pairs with the follow-up's settings, timed at small N.
 
-    python benchmarks/dsa_cost.py [--sizes 2,4,8] [--iters 1000]
+    python benchmarks/dsa_cost.py [--sizes 2,4,8] [--iters 1000] [--score-method angular|wasserstein]
 
 Networks: the shipped one plus freshly initialised ones (tanh and relu, seeds 1, 2, ...); DSA's cost depends
 only on the data's shape (trials x 50 steps x 10 PCs), not on what the networks learned. Prints the seconds
@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="2,4,8")
     ap.add_argument("--iters", type=int, default=dsa_map.DSA_PARAMS["iters"])
     ap.add_argument("--draws", type=int, default=dsa_map.MAP_DRAWS)
+    ap.add_argument("--score-method", default=dsa_map.SCORE_METHOD, choices=("angular", "euclidean", "wasserstein"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -46,7 +47,7 @@ def main() -> None:
     rows = []
     for n in sizes:
         t = time.perf_counter()
-        d = dsa_map.dsa_distances(data[:n], iters=args.iters)
+        d = dsa_map.dsa_distances(data[:n], score_method=args.score_method, iters=args.iters)
         sec = time.perf_counter() - t
         rows.append({"n": n, "pairs": n * (n - 1) // 2, "seconds": sec})
         print(json.dumps({**rows[-1], "distance_range": [float(d[d > 0].min()), float(d.max())]}), flush=True)
@@ -54,7 +55,7 @@ def main() -> None:
     A = np.c_[ns, ns * (ns - 1) / 2]
     (per_net, per_pair), *_ = np.linalg.lstsq(A, np.array([r["seconds"] for r in rows]), rcond=None)
     proj = {int(n): per_net * n + per_pair * n * (n - 1) / 2 for n in (32, 64, 91, 128, 256, 16000)}
-    print(json.dumps({"trials": len(trials), "rates_and_pca_seconds_per_network": prep, "iters": args.iters,
+    print(json.dumps({"score_method": args.score_method, "trials": len(trials), "rates_and_pca_seconds_per_network": prep, "iters": args.iters,
                       "fit_seconds_per_network": per_net, "fit_seconds_per_pair": per_pair,
                       "projected_core_hours": {n: s / 3600 for n, s in proj.items()}}, indent=1))
 
