@@ -73,7 +73,9 @@ def embed(distances: np.ndarray, n_components: int = 2, seed: int = MDS_SEED) ->
     """Metric MDS of a precomputed distance matrix (N x N) -> N x n_components."""
     from sklearn.manifold import MDS
 
-    mds = MDS(n_components=n_components, dissimilarity="precomputed", random_state=seed)
+    # the follow-up's MDS(dissimilarity="precomputed", random_state=42) in scikit-learn 1.9's words: the
+    # `dissimilarity` argument is now `metric`, and init="random" keeps the old default start
+    mds = MDS(n_components=n_components, metric="precomputed", init="random", random_state=seed)
     return mds.fit_transform(np.asarray(distances, float))
 
 
