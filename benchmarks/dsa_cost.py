@@ -44,6 +44,9 @@ def main() -> None:
     t = time.perf_counter()
     data = [dsa_map.pc_rates(m, trials) for m in networks(max(sizes))]
     prep = (time.perf_counter() - t) / max(sizes)
+    t = time.perf_counter()
+    dsa_map.dsa_distances(data[:2], score_method=args.score_method, iters=5)  # imports and first-call set-up
+    print(json.dumps({"warm_up_seconds": time.perf_counter() - t}), flush=True)
     rows = []
     for n in sizes:
         t = time.perf_counter()
@@ -54,6 +57,8 @@ def main() -> None:
     ns = np.array([r["n"] for r in rows], float)
     A = np.c_[ns, ns * (ns - 1) / 2]
     (per_net, per_pair), *_ = np.linalg.lstsq(A, np.array([r["seconds"] for r in rows]), rcond=None)
+    if per_net < 0 or per_pair < 0:
+        print("warning: a negative fitted cost: the times are too short or too noisy to separate the terms")
     proj = {int(n): per_net * n + per_pair * n * (n - 1) / 2 for n in (32, 64, 91, 128, 256, 16000)}
     print(json.dumps({"score_method": args.score_method, "trials": len(trials), "rates_and_pca_seconds_per_network": prep, "iters": args.iters,
                       "fit_seconds_per_network": per_net, "fit_seconds_per_pair": per_pair,
