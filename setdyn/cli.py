@@ -30,6 +30,7 @@ from . import validate, weights
 from .errors import CliError
 from .output import check_out as _check_out
 from .output import locked_out as _locked_out
+from .model import ACTIVATIONS
 from .paper import ACCEPT
 from .sweep import cli as sweep_cli
 from .training import ENGINE_CHOICES, TrainConfig, evaluate_all, resolve_engine, train
@@ -99,6 +100,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         cfg_dict = TrainConfig(seed=args.seed).to_dict()
     if args.epochs is not None:
         cfg_dict["max_epochs"] = args.epochs
+    if args.activation is not None:
+        cfg_dict["activation"] = args.activation
     cfg = _config(cfg_dict, args.config or "--seed/--epochs")
     out = _check_out(args.out)
     try:
@@ -322,6 +325,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--config", help="JSON with a 'config' object (e.g. setdyn/data/pretrained.json) to retrain from")
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=EPOCHS_ARG, help="maximum epochs (default from the config: 2500)")
+    t.add_argument("--activation", choices=ACTIVATIONS,
+                   help="the activation phi (default tanh, or the config's); relu trains with autograd only")
     t.add_argument("--engine", choices=ENGINE_CHOICES,
                    help="gradients: native (hand-written BPTT, compiled; alpha = 1; needs g++), bptt (the same "
                         "in Python), autograd (PyTorch, any alpha), or auto (native where it applies and "

@@ -1,7 +1,10 @@
 """The continuous-time RNN of the paper, discretised with forward Euler.
 
-    x_{t+1} = (1 - a) x_t + a (J tanh(x_t) + B u_t + b + eta_t),   a = dt / tau
-    z_t     = W tanh(x_t) + b_out
+    x_{t+1} = (1 - a) x_t + a (J phi(x_t) + B u_t + b + eta_t),   a = dt / tau
+    z_t     = W phi(x_t) + b_out
+
+phi is the activation, tanh in the paper (the default) or relu (the
+follow-up's second setting, `ACTIVATIONS`).
 
 The paper uses dt = tau = 10 ms, so a = 1. Inputs u_t are one of three fixed
 colour vectors or zero, so B u_t takes only four values: the model takes the
@@ -9,7 +12,7 @@ stimulus as integer codes per step (-1 = no input, 0..2 = colour) and looks
 the projected input up.
 
 Conventions: `run` returns for each step t = 0..T-1 the rate r after the step
-has integrated u_t (that is tanh(x_{t+1})) and the output z computed from it.
+has integrated u_t (that is phi(x_{t+1})) and the output z computed from it.
 """
 from __future__ import annotations
 
@@ -22,6 +25,16 @@ from torch import nn
 
 from . import validate
 from .paper import N_UNITS, decide
+
+#: The activations phi a CTRNN accepts: the paper's tanh (default) and the follow-up's relu.
+ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
+
+
+def check_activation(name: object) -> str:
+    """`name` if it is one of `ACTIVATIONS`; ValueError naming the accepted values otherwise."""
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    return name
 
 
 def glorot_normal(shape: tuple[int, ...], gain: float, generator: torch.Generator) -> torch.Tensor:
@@ -44,8 +57,10 @@ class CTRNN(nn.Module):
     """Continuous-time RNN with trainable x0, J, B, b, W, b_out and fixed colour encodings."""
 
     def __init__(self, colors: np.ndarray | torch.Tensor, n_units: int = N_UNITS, alpha: float = 1.0,
-                 seed: int = 0, dtype: torch.dtype = torch.float32) -> None:
+                 seed: int = 0, dtype: torch.dtype = torch.float32, activation: str = "tanh") -> None:
         super().__init__()
+        #: the activation phi by name (one of `ACTIVATIONS`); written to weight files
+        self.activation_name = check_activation(activation)
         alpha = validate.positive(alpha, "alpha = dt/tau", upper=1.0)
         n_units = validate.whole(n_units, "n_units", 1)
         seed = validate.seed(seed)
@@ -66,6 +81,20 @@ class CTRNN(nn.Module):
     @property
     def n_units(self) -> int:
         return self.J.shape[0]
+
+    def activation(self, x: torch.Tensor) -> torch.Tensor:
+        """Rates phi(x) of states x (any shape)."""
+        return torch.tanh(x) if self.activation_name == "tanh" else torch.relu(x)
+
+    def activation_derivative(self, x: torch.Tensor) -> torch.Tensor:
+        """phi'(x), element-wise: 1 - tanh(x)^2, or the step function (x > 0) for relu."""
+        if self.activation_name == "tanh":
+            return 1 - torch.tanh(x) ** 2
+        return (x > 0).to(x.dtype)
+
+    def _activation_(self, x: torch.Tensor) -> torch.Tensor:
+        """phi applied in place."""
+        return x.tanh_() if self.activation_name == "tanh" else x.relu_()
 
     def input_table(self) -> torch.Tensor:
         """B u for u in (green, purple, red, nothing): 4 x N. Row -1 is the zero input."""
@@ -94,7 +123,7 @@ class CTRNN(nn.Module):
     def step(self, x: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
         """One Euler step of the state x (batch x N) under external drive (batch x N)."""
         a = self.alpha
-        h = torch.tanh(x) @ self.J.T + drive + self.b
+        h = self.activation(x) @ self.J.T + drive + self.b
         return h if a == 1.0 else (1 - a) * x + a * h
 
     def readout(self, rates: torch.Tensor) -> torch.Tensor:
@@ -117,20 +146,20 @@ class CTRNN(nn.Module):
     def run_drive(self, x: torch.Tensor, drive: torch.Tensor, fast: bool = True) -> Run:
         """Simulate from states x (batch x N) under a given drive (batch x T x N)."""
         if fast and self.alpha == 1.0:
-            # a = 1: r_{t+1} = tanh(J r_t + B u_t + b + eta_t), an Elman RNN on the rates;
-            # one fused addmm + tanh per step.
-            r = torch.tanh(x)
+            # a = 1: r_{t+1} = phi(J r_t + B u_t + b + eta_t), an Elman RNN on the rates;
+            # one fused addmm + phi per step.
+            r = self.activation(x)
             jt = self.J.T
             out = []
             for c in (drive + self.b).unbind(1):
-                r = torch.tanh(torch.addmm(c, r, jt))
+                r = self.activation(torch.addmm(c, r, jt))
                 out.append(r)
             rates = torch.stack(out, 1)
         else:
             out = []
             for d in drive.unbind(1):
                 x = self.step(x, d)
-                out.append(torch.tanh(x))
+                out.append(self.activation(x))
             rates = torch.stack(out, 1)
         return Run(rates, self.readout(rates))
 
@@ -146,18 +175,18 @@ class CTRNN(nn.Module):
         table = self.input_table()  # B u for green, purple, red, none; code -1 -> row 3
         rows = (codes % 4).T.contiguous()  # T x batch
         x = self.initial_state(nb)
-        r = torch.tanh(x)
+        r = self.activation(x)
         a = self.alpha
         fused = a == 1.0
-        if fused:  # as run_drive's fast path: r <- tanh(addmm(B u_t + b, r, J^T)), in place
+        if fused:  # as run_drive's fast path: r <- phi(addmm(B u_t + b, r, J^T)), in place
             table, jt = table + self.b, self.J.T.contiguous()
         out = []
         for t in range(T):
             if fused:
-                r = torch.index_select(table, 0, rows[t]).addmm_(r, jt).tanh_()
-            else:  # as step(): h = tanh(x) J^T + B u_t + b
+                r = self._activation_(torch.index_select(table, 0, rows[t]).addmm_(r, jt))
+            else:  # as step(): h = phi(x) J^T + B u_t + b
                 x = (1 - a) * x + a * (r @ self.J.T + torch.index_select(table, 0, rows[t]) + self.b)
-                r = torch.tanh(x)
+                r = self.activation(x)
             if t >= T - n_last:
                 out.append(r)
         return self.readout(torch.stack(out, 1))

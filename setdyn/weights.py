@@ -6,7 +6,8 @@ Format (version 1), readable without setdyn:
   b_out (1), x0 (N), colors (3 x D, rows green, purple, red); metadata
   {"format": "setdyn-ctrnn", "format_version": "1", "alpha": "<dt/tau>",
   "setdyn_meta": "<the record as JSON>", "content_sha256": "<sha256 of the
-  tensors and the record>"}.
+  tensors and the record>", "activation": "tanh" | "relu"} (files without
+  "activation" are tanh).
 * `NAME.json`: {"format": "setdyn-ctrnn", "format_version": 1,
   "weights_sha256": <sha256 of NAME.safetensors>, "config": {...},
   "machine": {...}, "history": {...}, "accuracy": {...}, "selection": {...}}:
@@ -49,7 +50,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
-from .model import CTRNN
+from .model import ACTIVATIONS, CTRNN
 
 FORMAT = "setdyn-ctrnn"
 FORMAT_VERSION = 1
@@ -181,8 +182,8 @@ def save(model: CTRNN, path: str | Path, meta: dict[str, Any]) -> tuple[Path, Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: getattr(model, k).detach().to("cpu", torch.float32).contiguous().clone() for k in TENSOR_NAMES}
     data = save_bytes(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION),
-                                         "alpha": repr(model.alpha), META_KEY: record,
-                                         CONTENT_KEY: _content_digest(tensors, record)})
+                                         "alpha": repr(model.alpha), "activation": model.activation_name,
+                                         META_KEY: record, CONTENT_KEY: _content_digest(tensors, record)})
     sidecar = {"format": FORMAT, "format_version": FORMAT_VERSION,
                "weights_sha256": hashlib.sha256(data).hexdigest(), **meta}
     json_path = path.with_suffix(".json")
@@ -370,7 +371,10 @@ def load(path: str | Path = PRETRAINED, dtype: torch.dtype = torch.float64) -> C
         if not torch.isfinite(t).all():
             raise WeightFileError(f"{path}: tensor {k} contains NaN or infinite values")
     alpha = _check_alpha(path, header, meta)
-    model = CTRNN(tensors["colors"], n_units=n, alpha=alpha, dtype=dtype)
+    activation = header.get("activation", "tanh")  # written since the relu option; older files are tanh
+    if activation not in ACTIVATIONS:
+        raise WeightFileError(f"{path}: activation {activation!r}; accepted: {', '.join(ACTIVATIONS)}")
+    model = CTRNN(tensors["colors"], n_units=n, alpha=alpha, dtype=dtype, activation=activation)
     with torch.no_grad():
         for k in ("J", "B", "b", "W", "b_out", "x0"):
             getattr(model, k).copy_(tensors[k].to(dtype))

@@ -181,10 +181,11 @@ def lyapunov_exponents(system: DynamicalSystem, orbit: np.ndarray, k: int = 4, s
     ctrnn = isinstance(system, CTRNN)
     if ctrnn:
         jmat, a = system.J.detach().numpy().astype(float), system.alpha
+        gain_of = system.activation_derivative
     for count, pts in ((False, orbit[:burn]), (True, orbit)):  # first pass aligns the frame, uncounted
         for i in range(0, len(pts), 256):
             if ctrnn:  # tangent map without forming the Jacobians
-                gains = 1 - np.tanh(pts[i:i + 256]) ** 2
+                gains = gain_of(torch.as_tensor(pts[i:i + 256])).numpy()  # phi'(x)
                 maps = ((lambda v, g=g: a * (jmat @ (g[:, None] * v)) + (1 - a) * v) for g in gains)
             else:
                 maps = ((lambda v, j=j: j @ v) for j in jacobians(system, pts[i:i + 256]))

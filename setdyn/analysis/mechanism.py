@@ -126,9 +126,9 @@ class MechanismReport:
 # fixed points
 # ------------------------------------------------------------------------------------------------------------
 def _residual(model: CTRNN, x: torch.Tensor) -> torch.Tensor:
-    """G(x) = J tanh(x) + b - x: F(x) - x = a G(x) for the input-free step F, so the fixed points of
-    F are the zeros of G whatever alpha is."""
-    return torch.tanh(x) @ model.J.detach().T + model.b.detach() - x
+    """G(x) = J phi(x) + b - x: F(x) - x = a G(x) for the input-free step F, so the fixed points of
+    F are the zeros of G whatever alpha is (phi: the model's activation)."""
+    return model.activation(x) @ model.J.detach().T + model.b.detach() - x
 
 
 def sample_states(model: CTRNN, n: int = 256, seed: int = 0) -> np.ndarray:
@@ -148,14 +148,14 @@ def sample_states(model: CTRNN, n: int = 256, seed: int = 0) -> np.ndarray:
 
 def find_fixed_points(model: CTRNN, n_starts: int = 256, iters: int = 400, seed: int = 0,
                       starts: np.ndarray | None = None) -> list[FixedPoint]:
-    """Fixed points of the input-free, noise-free map x -> (1-a) x + a (J tanh x + b).
+    """Fixed points of the input-free, noise-free map x -> (1-a) x + a (J phi(x) + b).
 
-    Minimises q(x) = |J tanh(x) + b - x|^2 / 2 from `n_starts` sampled states
+    Minimises q(x) = |J phi(x) + b - x|^2 / 2 from `n_starts` sampled states
     (Adam, `iters` steps, all starts at once), polishes the candidates with
     Newton's method (`setdyn.analysis.cycle.fixed_point`), keeps those with |F(x) - x| <
     FP_TOL_REL (1 + |x|), deduplicates (distance < DEDUPE_REL x state scale)
     and classifies each by the eigenvalue moduli of the step map's Jacobian
-    (1-a) I + a J diag(1 - tanh^2 x*): all < 1 stable, some > 1 saddle, all >
+    (1-a) I + a J diag(phi'(x*)): all < 1 stable, some > 1 saddle, all >
     1 unstable. Sorted stable first, then by readout z.
     """
     dt = model.J.dtype
@@ -189,7 +189,7 @@ def find_fixed_points(model: CTRNN, n_starts: int = 256, iters: int = 400, seed:
         with torch.no_grad():
             xt = torch.as_tensor(xs[None], dtype=dt)
             res = float(np.linalg.norm(_residual(model, xt).numpy()) * model.alpha)
-            z = float(model.readout(torch.tanh(xt)).reshape(-1)[0])
+            z = float(model.readout(model.activation(xt)).reshape(-1)[0])
         ev = np.linalg.eigvals(jacobians(model, xs[None])[0])
         ev = ev[np.argsort(-np.abs(ev))]
         n_unst = int(np.sum(np.abs(ev) > 1))
@@ -313,7 +313,8 @@ def classify(model: CTRNN, cfg: TrainConfig | None = None, accuracy: dict[str, f
 
 
 def _float64_copy(model: CTRNN) -> CTRNN:
-    m = CTRNN(model.colors.detach().double(), n_units=model.n_units, alpha=model.alpha, dtype=torch.float64)
+    m = CTRNN(model.colors.detach().double(), n_units=model.n_units, alpha=model.alpha, dtype=torch.float64,
+              activation=model.activation_name)
     m.load_state_dict({k: v.detach().double() for k, v in model.state_dict().items()})
     m.eval()
     return m
@@ -356,7 +357,7 @@ def _classify(model: CTRNN, cfg: TrainConfig, accuracy: dict[str, float] | None,
 
     # end-point clusters in state space (all networks)
     _, xend = simulate(model, fresh.codes)
-    ev["n_end_state_clusters"] = state_clusters(torch.tanh(xend).numpy())
+    ev["n_end_state_clusters"] = state_clusters(model.activation(xend).numpy())
 
     # phases and the automaton (limit cycles only)
     reason = None

@@ -172,7 +172,7 @@ def free_trajectory(system: DynamicalSystem, n_steps: int, x_init: Any = None) -
 
 
 def free_run_rates(model: CTRNN, n_steps: int, x_init: torch.Tensor | None = None) -> np.ndarray:
-    """Rates tanh(x_1) .. tanh(x_n) of the noise-free, input-free network from x0 (or x_init): n x N.
+    """Rates phi(x_1) .. phi(x_n) of the noise-free, input-free network from x0 (or x_init): n x N.
 
     (`CTRNN.free_run` returns the states; this returns the rates, as `CTRNN.run` does.)
     """
@@ -192,7 +192,7 @@ def trial_rates(system: DynamicalSystem, codes: np.ndarray) -> np.ndarray:
 def jacobians(system: DynamicalSystem, states: np.ndarray | torch.Tensor, chunk: int = 512) -> np.ndarray:
     """Jacobians d step(x, 0) / dx at each state (M x N) -> M x N x N.
 
-    Closed form for the CT-RNN, (1 - a) I + a J diag(1 - tanh(x)^2);
+    Closed form for the CT-RNN, (1 - a) I + a J diag(phi'(x)) (phi' = 1 - tanh^2, or the relu step);
     automatic differentiation (one backward pass per output unit) otherwise.
     """
     xs = torch.as_tensor(np.asarray(states) if not torch.is_tensor(states) else states.detach(),
@@ -200,7 +200,7 @@ def jacobians(system: DynamicalSystem, states: np.ndarray | torch.Tensor, chunk:
     if isinstance(system, CTRNN):
         with torch.no_grad():
             a = system.alpha
-            jac = a * system.J.detach()[None] * (1 - torch.tanh(xs) ** 2)[:, None, :]
+            jac = a * system.J.detach()[None] * system.activation_derivative(xs)[:, None, :]
             if a != 1.0:
                 jac = jac + (1 - a) * torch.eye(xs.shape[1], dtype=xs.dtype)
         return jac.numpy()

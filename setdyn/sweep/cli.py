@@ -20,7 +20,7 @@ from . import grid
 #: Upper bound of --epochs (the paper's runs need 2500).
 MAX_EPOCHS = 1_000_000
 
-HELP = "train and classify many networks (seeds x alpha x noise)"
+HELP = "train and classify many networks (seeds x alpha x noise x activation)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -28,6 +28,15 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="0-31", help="seeds, e.g. 0-31 or 0,2,5-7 (default 0-31)")
     p.add_argument("--alpha", default="1.0,0.5,0.1", help="alpha = dt/tau values (default 1.0,0.5,0.1)")
     p.add_argument("--noise", default="0,0.05,0.1", help="recurrent noise std values (default 0,0.05,0.1)")
+    p.add_argument("--activation", default="tanh",
+                   help="activations, e.g. tanh,relu (default tanh; relu trains with autograd, one net at a time)")
+    p.add_argument("--preset", choices=sorted(grid.PRESETS),
+                   help="a named grid instead of --seeds/--alpha/--noise/--activation: " + "; ".join(
+                       f"{k}: {v.size} networks ({v.source})" for k, v in grid.PRESETS.items()))
+    p.add_argument("--commit-rows", type=float, metavar="SECONDS",
+                   help="commit finished rows and weights (OUT/rows, OUT/nets, OUT/sweep.csv) to git at most every "
+                        "SECONDS while the sweep runs, and at the end, so that a later session resumes from the "
+                        "repository (OUT must be inside a git work tree)")
     p.add_argument("--cell-seeds", action="append", default=[], metavar="ALPHA,NOISE:SEEDS",
                    help="other seeds for one cell, e.g. 1.0,0.1:0-31 (repeatable)")
     p.add_argument("--out", required=True, help="output directory (sweep.csv, nets/, rows/)")
@@ -52,14 +61,23 @@ def run_command(args: argparse.Namespace) -> Any:
     # about 2.5 s of CPU (measured), which every other `python -m setdyn` command would pay too.
     from . import run, ship, stats, table
 
-    configs = grid.configs(grid.parse_seeds(args.seeds), grid.parse_floats(args.alpha),
-                           grid.parse_floats(args.noise), args.epochs,
-                           dict(grid.parse_cell_seeds(spec) for spec in args.cell_seeds), paper_first=True)
+    if args.preset:
+        pre = grid.PRESETS[args.preset]
+        seeds, alphas, noises, acts = grid.parse_seeds(pre.seeds), pre.alphas, pre.noises, pre.activations
+    else:
+        seeds, alphas, noises = grid.parse_seeds(args.seeds), grid.parse_floats(args.alpha), grid.parse_floats(args.noise)
+        acts = grid.parse_activations(args.activation)
+    if args.commit_rows is not None and not args.commit_rows >= 0:
+        raise ValueError(f"--commit-rows wants a number of seconds >= 0, got {args.commit_rows}")
+    configs = grid.configs(seeds, alphas, noises, args.epochs,
+                           dict(grid.parse_cell_seeds(spec) for spec in args.cell_seeds), paper_first=True,
+                           activations=acts)
     if args.reanalyze:
         df = run.reanalyze(args.out, jobs=args.jobs)
     else:
         df = run.run_sweep(configs, args.out, scheduler=args.scheduler, jobs=args.jobs, slots=args.slots,
-                           group=args.group, analyze=not args.no_analyze, shared_fs=args.shared_fs)
+                           group=args.group, analyze=not args.no_analyze, shared_fs=args.shared_fs,
+                           commit_every_s=args.commit_rows)
     if len(df) and "label" in df:
         print(stats.summary(df).to_string(index=False))
     print(f"{len(df)} networks in {Path(args.out) / table.CSV_NAME}")

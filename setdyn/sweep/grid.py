@@ -1,15 +1,19 @@
-"""The grid of a sweep: one training config per network, over seeds x alpha x noise.
+"""The grid of a sweep: one training config per network, over seeds x alpha x noise x activation.
 
 alpha is dt / tau (1.0: the paper's tau = 10 ms; 0.1: tau = 100 ms); noise is
-the std of the recurrent noise per unit per step during training. Everything
-else is the reference recipe of `setdyn.training.TrainConfig`.
+the std of the recurrent noise per unit per step during training; activation
+is tanh (the paper) or relu (the follow-up's second setting). Everything else
+is the reference recipe of `setdyn.training.TrainConfig`. `PRESETS` names
+whole grids (``--preset followup``: the follow-up paper's).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ..model import ACTIVATIONS, check_activation
 from ..training import TrainConfig
 
 #: The paper's setting (alpha = dt / tau, recurrent noise std): the reference recipe's defaults.
@@ -17,6 +21,36 @@ PAPER_CELL: tuple[float, float] = (TrainConfig.alpha, TrainConfig.noise_std)
 
 #: The table's file name inside a sweep's --out folder.
 CSV_NAME = "sweep.csv"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named grid: seeds x alphas x noises x activations."""
+
+    seeds: str  #: as `parse_seeds` reads it
+    alphas: tuple[float, ...]
+    noises: tuple[float, ...]
+    activations: tuple[str, ...]
+    source: str  #: where the grid comes from
+
+    @property
+    def size(self) -> int:
+        return len(parse_seeds(self.seeds)) * len(self.alphas) * len(self.noises) * len(self.activations)
+
+
+#: Named grids. "followup": the follow-up paper's (arXiv 2310.07908 v2), 3 x 3 x 2 cells x 5 seeds = 90 networks.
+PRESETS: dict[str, Preset] = {
+    "followup": Preset("0-4", (0.1, 0.5, 1.0), (0.0, 0.05, 0.1), ACTIVATIONS,
+                       "Murray, arXiv 2310.07908 v2: alpha x noise x activation x 5 seeds"),
+}
+
+
+def parse_activations(text: str) -> list[str]:
+    """Activations from text: 'tanh,relu' -> ['tanh', 'relu']; ValueError naming the accepted ones."""
+    vals = [x.strip() for x in str(text).split(",") if x.strip()]
+    if not vals:
+        raise ValueError(f"expected comma-separated activations ({', '.join(ACTIVATIONS)}), got {text!r}")
+    return [check_activation(v) for v in dict.fromkeys(vals)]
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -78,19 +112,27 @@ def check_cells(alphas: Sequence[float], noises: Sequence[float]) -> None:
 
 
 def net_id(cfg: TrainConfig) -> str:
-    """Stable, readable id of a network: alpha, noise, seed and a hash of the full config."""
-    digest = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
-    return f"a{cfg.alpha:g}_n{cfg.noise_std:g}_s{cfg.seed}_{digest}"
+    """Stable, readable id of a network: alpha, noise, activation (relu only), seed and a hash of the full
+    config. A tanh config hashes without its activation field, so ids of networks trained before the field
+    existed (rows and weights of earlier sweeps) stay what they were."""
+    d = cfg.to_dict()
+    if d.get("activation") == "tanh":
+        del d["activation"]
+    digest = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
+    act = "" if cfg.activation == "tanh" else f"_{cfg.activation}"
+    return f"a{cfg.alpha:g}_n{cfg.noise_std:g}{act}_s{cfg.seed}_{digest}"
 
 
 def configs(seeds: Sequence[int], alphas: Sequence[float], noises: Sequence[float], epochs: int | None = None,
             seeds_per_cell: dict[tuple[float, float], Sequence[int]] | None = None,
-            paper_first: bool = False, **overrides: Any) -> list[TrainConfig]:
+            paper_first: bool = False, activations: Sequence[str] = ("tanh",),
+            **overrides: Any) -> list[TrainConfig]:
     """The configs of a sweep, in priority order.
 
-    Seed by seed across all (alpha, noise) cells, so that a partial sweep
-    covers every cell evenly; with `paper_first`, the paper's cell
-    (`PAPER_CELL`) comes first, so that a partial sweep has its headline number.
+    Seed by seed across all (alpha, noise, activation) cells, so that a
+    partial sweep covers every cell evenly; with `paper_first`, the paper's
+    cell (`PAPER_CELL`, tanh) comes first, so that a partial sweep has its
+    headline number.
 
     Parameters
     ----------
@@ -98,22 +140,24 @@ def configs(seeds: Sequence[int], alphas: Sequence[float], noises: Sequence[floa
     alphas : alpha = dt / tau values, each in (0, 1].
     noises : recurrent noise std values, each >= 0.
     epochs : maximum epochs per network (None: the recipe's 2500).
-    seeds_per_cell : other seeds for given (alpha, noise) cells.
+    seeds_per_cell : other seeds for given (alpha, noise) cells (every activation).
+    activations : names in `setdyn.model.ACTIVATIONS`.
     **overrides : other `TrainConfig` fields, the same for every network.
     """
     check_cells(alphas, noises)
     if epochs is not None and epochs < 1:
         raise ValueError(f"epochs must be a positive number of epochs, got {epochs}")
-    cells = [(a, n) for a in alphas for n in noises]
-    per = {c: list((seeds_per_cell or {}).get(c, seeds)) for c in cells}
+    acts = [check_activation(f) for f in activations]
+    cells = [(a, n, f) for f in acts for a in alphas for n in noises]
+    per = {c: list((seeds_per_cell or {}).get(c[:2], seeds)) for c in cells}
     out: list[TrainConfig] = []
     for r in range(max(len(v) for v in per.values())):
-        for (a, n) in cells:
-            if r < len(per[(a, n)]):
-                kw: dict[str, Any] = dict(seed=per[(a, n)][r], alpha=a, noise_std=n, **overrides)
+        for (a, n, f) in cells:
+            if r < len(per[(a, n, f)]):
+                kw: dict[str, Any] = dict(seed=per[(a, n, f)][r], alpha=a, noise_std=n, activation=f, **overrides)
                 if epochs is not None:
                     kw["max_epochs"] = epochs
                 out.append(TrainConfig(**kw))
     if paper_first:
-        out.sort(key=lambda c: (c.alpha, c.noise_std) != PAPER_CELL)
+        out.sort(key=lambda c: (c.alpha, c.noise_std) != PAPER_CELL or c.activation != "tanh")
     return out

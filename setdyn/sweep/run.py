@@ -9,12 +9,15 @@ runs: by the worker itself; remote runs: by the client when a group returns,
 or by the workers too when they share the file system).
 
 Resumable: a rerun skips networks whose row exists, and analyses without
-retraining those whose weights exist. `reanalyze` classifies every trained
+retraining those whose weights exist. With ``commit_every_s`` the finished
+rows and weights are also committed to git as the sweep goes
+(`setdyn.sweep.commit`), so that another session resumes from the repository. `reanalyze` classifies every trained
 network again with the current classifier, without retraining.
 """
 from __future__ import annotations
 
 import math
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +28,7 @@ from tqdm.auto import tqdm
 
 from .. import weights
 from ..training import TrainConfig
+from .commit import check_repository, commit_rows
 from .grid import net_id
 from .table import merge_rows, read_table, write_row, write_table
 from .worker import model_from_tensors, reanalyze_one, train_group
@@ -37,7 +41,7 @@ POLL_S = 30.0
 
 def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | None = None, jobs: int = 2,
               slots: int = 16, group: int | None = None, analyze: bool = True, shared_fs: bool = False,
-              progress: bool = True) -> pd.DataFrame:
+              progress: bool = True, commit_every_s: float | None = None) -> pd.DataFrame:
     """Train and analyse every config not yet in DIR/sweep.csv; returns the full table.
 
     Parameters
@@ -52,9 +56,13 @@ def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | 
     analyze : classify each network (False: train and save weights only).
     shared_fs : with `scheduler`, workers can write to `out` too.
     progress : tqdm bar over networks.
+    commit_every_s : commit DIR/rows, DIR/nets and DIR/sweep.csv to git (`setdyn.sweep.commit.commit_rows`)
+        at most this often while new rows arrive, and once at the end; None: never.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if commit_every_s is not None:
+        check_repository(out)
     table = read_table(out)
     done = set(table["id"]) if len(table) else set()
     if analyze and len(table) and "label" in table:
@@ -86,6 +94,15 @@ def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | 
     todo_ids = {net_id(c) for c in todo}
     seen: set[str] = set()
     handled: set[int] = set()
+    last_commit = [time.monotonic(), 0]  # time, rows seen at the last commit
+
+    def commit(final: bool = False) -> None:
+        if commit_every_s is None or len(seen) == last_commit[1]:
+            return
+        if final or time.monotonic() - last_commit[0] >= commit_every_s:
+            commit_rows(out, f"sweep {out.name}: {len(seen)} of {len(todo)} networks finished")
+            last_commit[:] = [time.monotonic(), len(seen)]
+
     try:
         while True:
             finished = all(f.done() for f in futures)
@@ -100,6 +117,7 @@ def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | 
                 new = (set(table["id"]) & todo_ids) - seen
                 bar.update(len(new))
                 seen |= new
+            commit(final=finished)
             if finished:
                 break
             _wait_any(futures, POLL_S)
@@ -137,7 +155,7 @@ def save_returned_weights(rows: Sequence[dict[str, Any]], out: Path) -> list[dic
         row = dict(row)
         net = row.pop("_net", None)
         if net is not None:
-            model = model_from_tensors(net["tensors"], net["alpha"])
+            model = model_from_tensors(net["tensors"], net["alpha"], net.get("activation", "tanh"))
             weights.save(model, out / "nets" / f"{row['id']}.safetensors", net["meta"])
         clean.append(row)
     return clean

@@ -66,7 +66,7 @@ def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws
         with torch.no_grad():
             rates = model.run(trials.codes).rates.numpy()
             free = model.run(np.full((1, n_free), task.NO_INPUT)).rates[0].numpy()
-            free = np.concatenate([torch.tanh(model.x0.detach())[None].numpy(), free])
+            free = np.concatenate([model.activation(model.x0.detach())[None].numpy(), free])
         mu, P, explained = pc_plane(rates.reshape(-1, rates.shape[-1]))
         f = (free - mu) @ P
         e = (rates[:, -1] - mu) @ P
@@ -75,7 +75,7 @@ def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws
         if fixed_points:
             fps = find_fixed_points(model)
             if fps:
-                r = (np.tanh(np.stack([fp.x for fp in fps])) - mu) @ P
+                r = (model.activation(torch.as_tensor(np.stack([fp.x for fp in fps]))).numpy() - mu) @ P
                 parts.append(pd.DataFrame({"kind": "fixed", "fp_kind": [fp.kind for fp in fps],
                                            "pc1": r[:, 0], "pc2": r[:, 1]}))
         df = pd.concat(parts, ignore_index=True)

@@ -15,9 +15,11 @@ from typing import Any, Sequence
 import torch
 
 from .. import weights
-from ..training import train_batched
+from ..training import train, train_batched
+from ..analysis import taxonomy
 from ..analysis.mechanism import classify
 from ..model import CTRNN
+from ..numerics import jsonable
 from ..paper import PARAM_NAMES
 from ..training import TrainConfig, epochs_to_accuracy, evaluate_all
 from .grid import net_id
@@ -34,6 +36,7 @@ def base_row(cfg: TrainConfig, meta: dict[str, Any]) -> dict[str, Any]:
     """Config and training outcome columns of a row (`meta`: a weight file's JSON)."""
     acc = meta.get("accuracy", {})
     return {"id": net_id(cfg), "seed": cfg.seed, "alpha": cfg.alpha, "noise_std": cfg.noise_std,
+            "activation": cfg.activation,
             "lr": cfg.lr, "max_epochs": cfg.max_epochs, "epochs": meta.get("epochs"),
             "epochs_to_paper_accuracy": epochs_to_accuracy(meta.get("history") or {}),
             "stopped_early": meta.get("stopped_early"), "train_seconds": meta.get("seconds"),
@@ -42,14 +45,23 @@ def base_row(cfg: TrainConfig, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def analyze_network(model: CTRNN, cfg: TrainConfig, accuracy: dict[str, float] | None = None) -> dict[str, Any]:
-    """Mechanism columns of a row (see `setdyn.analysis.mechanism.classify`); an error becomes label 'other'
-    with columns analysis_error and analysis_traceback, so that a failed analysis never loses a
-    trained network."""
+    """Mechanism columns of a row (see `setdyn.analysis.mechanism.classify`) and the taxonomy's
+    (`setdyn.analysis.taxonomy.classify`: taxon, taxon_reason, taxon_evidence as JSON); an error becomes
+    label 'other' with columns analysis_error and analysis_traceback, so that a failed analysis never loses
+    a trained network."""
     try:
-        return classify(model, cfg, accuracy=accuracy).row()
+        rep = classify(model, cfg, accuracy=accuracy)
+        row = rep.row()
     except Exception as e:  # noqa: BLE001 - any analysis failure is recorded in the row
         return {"label": "other", "analysis_error": f"{type(e).__name__}: {e}",
                 "analysis_traceback": traceback.format_exc()[-2000:]}
+    try:
+        tax = taxonomy.classify(model, cfg, report=rep)
+        row.update({"taxon": tax.label, "taxon_reason": tax.reason,
+                    "taxon_evidence": json.dumps(jsonable(tax.evidence.to_dict()), sort_keys=True)})
+    except Exception as e:  # noqa: BLE001 - as above: the mechanism columns stay
+        row.update({"taxon": None, "taxon_error": f"{type(e).__name__}: {e}"})
+    return row
 
 
 def reuse_heap_memory() -> bool:
@@ -77,10 +89,10 @@ def tensors_of(model: CTRNN) -> dict[str, Any]:
     return {k: getattr(model, k).detach().float().numpy().copy() for k in (*PARAM_NAMES, "colors")}
 
 
-def model_from_tensors(tensors: dict[str, Any], alpha: float) -> CTRNN:
+def model_from_tensors(tensors: dict[str, Any], alpha: float, activation: str = "tanh") -> CTRNN:
     """The network whose `tensors_of` these are."""
     t = {k: torch.as_tensor(v) for k, v in tensors.items()}
-    model = CTRNN(t["colors"], n_units=t["J"].shape[0], alpha=alpha)
+    model = CTRNN(t["colors"], n_units=t["J"].shape[0], alpha=alpha, activation=activation)
     with torch.no_grad():
         for k in PARAM_NAMES:
             getattr(model, k).copy_(t[k])
@@ -89,7 +101,8 @@ def model_from_tensors(tensors: dict[str, Any], alpha: float) -> CTRNN:
 
 def train_group(cfg_dicts: Sequence[dict[str, Any]], out: str | None = None, slots: int = 16,
                 analyze: bool = True, progress: bool = False) -> list[dict[str, Any]]:
-    """Train the configs with the batched trainer and return one row per network.
+    """Train the configs with the batched trainer (tanh; relu configs one by one with the autograd engine,
+    the only one that differentiates relu) and return one row per network.
 
     Runs inside a worker process. Networks whose weights already exist in
     ``out/nets`` are loaded instead of trained. With `out`, every finished
@@ -144,7 +157,8 @@ def train_group(cfg_dicts: Sequence[dict[str, Any]], out: str | None = None, slo
             weights.save(res.model, outp / "nets" / f"{net_id(cfg)}.safetensors", meta)
         finish(cfg, res.model, meta)
         if outp is None:  # no shared file system: send the weights back to the client with the row
-            rows[-1]["_net"] = {"tensors": tensors_of(res.model), "alpha": cfg.alpha, "meta": meta}
+            rows[-1]["_net"] = {"tensors": tensors_of(res.model), "alpha": cfg.alpha, "activation": cfg.activation,
+                                "meta": meta}
 
     last = [0.0]
 
@@ -158,9 +172,15 @@ def train_group(cfg_dicts: Sequence[dict[str, Any]], out: str | None = None, slo
         (outp / "progress" / f"{name}.json").write_text(json.dumps({"time": time.time(), "training": info},
                                                                    indent=0))
 
-    if todo:
-        train_batched(todo, slots=slots, progress=progress, on_result=on_result, eval_train_clean=False,
-                      on_epoch=on_epoch)
+    batched = [i for i, c in enumerate(todo) if c.activation == "tanh"]
+    if batched:
+        train_batched([todo[i] for i in batched], slots=slots, progress=progress, eval_train_clean=False,
+                      on_result=lambda j, res: on_result(batched[j], res),
+                      on_epoch=lambda status: on_epoch([{**st, "index": batched[int(st["index"])]}
+                                                        for st in status]))
+    for i, cfg in enumerate(todo):
+        if cfg.activation != "tanh":
+            on_result(i, train(cfg, progress=progress, engine="autograd"))
     return rows
 
 

@@ -288,6 +288,10 @@ def train_batched(configs: Sequence[TrainConfig], slots: int | None = None, prog
     if not configs:
         return []
     _check_compatible(configs)
+    relu = sorted({c.activation for c in configs} - {"tanh"})
+    if relu:  # the hand-written backward pass differentiates tanh
+        raise ValueError(f"the batched trainer covers activation tanh only, got {', '.join(relu)}; "
+                         "train those configs with setdyn.training.train(cfg, engine='autograd')")
     if slots is not None and (isinstance(slots, bool) or not isinstance(slots, int) or slots < 1):
         raise ValueError(f"slots must be a whole number >= 1 (or None: all configs at once), got {slots!r}")
     with torch_threads(threads):

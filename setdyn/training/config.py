@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from .. import paper, task
-from ..model import CTRNN
+from ..model import CTRNN, check_activation
 
 #: Every seed is a whole number in [0, SEED_LIMIT): the run's noise generator is seeded with seed + 1
 #: and the compiled engine takes seeds as signed 64-bit integers.
@@ -51,6 +51,7 @@ class TrainConfig:
     encoding_seed: int = 0  #: seeds the three colour vectors
     n_units: int = paper.N_UNITS
     alpha: float = 1.0  #: dt / tau, in (0, 1]; the paper has dt = tau = 10 ms
+    activation: str = "tanh"  #: phi, one of `setdyn.model.ACTIVATIONS` (relu: the follow-up's setting)
     lr: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay_per_step: float = 1e-4  #: reference: x -= 1e-4 * x every update; in [0, 1)
@@ -91,6 +92,7 @@ class TrainConfig:
             setattr(self, name, _real(name, getattr(self, name), lambda v: v >= 0, "a finite number >= 0"))
         for name in _POSITIVE:
             setattr(self, name, _real(name, getattr(self, name), lambda v: v > 0, "a finite number > 0"))
+        self.activation = check_activation(self.activation)
         self.alpha = _real("alpha", self.alpha, lambda v: 0 < v <= 1, "a number in (0, 1] (alpha = dt/tau)")
         self.weight_decay_per_step = _real("weight_decay_per_step", self.weight_decay_per_step,
                                            lambda v: 0 <= v < 1, "a number in [0, 1)")
@@ -162,7 +164,7 @@ def build_model(cfg: TrainConfig, dtype: torch.dtype = torch.float32) -> CTRNN:
     """A freshly initialised network with the config's seeds (weights from `seed`, colour vectors
     from `encoding_seed`)."""
     return CTRNN(task.color_encodings(cfg.encoding_seed), n_units=cfg.n_units, alpha=cfg.alpha,
-                 seed=cfg.seed, dtype=dtype)
+                 seed=cfg.seed, dtype=dtype, activation=cfg.activation)
 
 
 __all__ = ["SEED_LIMIT", "TrainConfig", "build_model"]

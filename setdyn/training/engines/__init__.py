@@ -3,10 +3,10 @@
 - "native" (`native`): the hand-written backpropagation through time, compiled
   (a = 1 only; needs a C++ compiler; builds on first use, about a minute);
 - "bptt" (`bptt`): the same algorithm in Python (a = 1 only);
-- "autograd" (`autograd`): PyTorch's autograd (any a = dt/tau).
+- "autograd" (`autograd`): PyTorch's autograd (any a = dt/tau, tanh or relu).
 
-"auto" picks the first in this order that covers the config's alpha and runs
-here. All give the same gradients up to float rounding, but a training run is
+The hand-written engines differentiate tanh only. "auto" picks the first in
+this order that covers the config's alpha and activation and runs here. All give the same gradients up to float rounding, but a training run is
 chaotic: the same config trained by two engines ends in different weights.
 
 To add an engine: write a subclass of `Engine` (its `gradients`, and the
@@ -46,7 +46,7 @@ def resolve_engine(engine: str | Engine, cfg: "TrainConfig") -> str:
     if name == "auto":
         skipped = None
         for candidate in ENGINES.values():
-            if not candidate.covers(cfg.alpha):
+            if not (candidate.covers(cfg.alpha) and candidate.covers_activation(cfg.activation)):
                 continue
             reason = candidate.unavailable_reason()
             if reason is None:
@@ -56,6 +56,9 @@ def resolve_engine(engine: str | Engine, cfg: "TrainConfig") -> str:
             skipped = skipped or reason
         raise ValueError(f"no training engine runs here for alpha = {cfg.alpha}: {skipped}")
     chosen = ENGINES[name]
+    if not chosen.covers_activation(cfg.activation):
+        raise ValueError(f"engine {name!r} differentiates activation {', '.join(chosen.activations)} only, "
+                         f"got activation = {cfg.activation!r}; use 'autograd' or 'auto'")
     if not chosen.covers(cfg.alpha):
         raise ValueError(f"engine {name!r} covers alpha = 1 only, got alpha = {cfg.alpha}; use 'autograd' or 'auto'")
     reason = chosen.unavailable_reason()

@@ -1,4 +1,4 @@
-"""Engine "autograd": PyTorch differentiates the simulation; any alpha = dt/tau in (0, 1].
+"""Engine "autograd": PyTorch differentiates the simulation; any alpha = dt/tau in (0, 1], any activation.
 
 The shipped network was trained with it. Its noise is drawn in line from the
 run's generator by `CTRNN.run`: eta of shape (batch, T, N) first, then the
@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ... import task
-from ...model import CTRNN, accuracy
+from ...model import ACTIVATIONS, CTRNN, accuracy
 from ..config import TrainConfig
 from ..noise import MinibatchNoise
 from .base import Engine, Minibatch
@@ -34,6 +34,7 @@ class AutogradEngine(Engine):
     it retraces its history exactly."""
 
     name = "autograd"
+    activations = ACTIVATIONS
 
     def gradients(self, model: CTRNN, codes: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig,
                   generator: torch.Generator | None, noise: MinibatchNoise | None) -> Minibatch:

@@ -36,6 +36,8 @@ class Engine:
     name: str = ""
     #: covers only a = dt/tau = 1 (the hand-written backward passes)
     alpha_one_only: bool = False
+    #: the activations it differentiates (the hand-written backward passes: tanh only)
+    activations: tuple[str, ...] = ("tanh",)
     #: take PyTorch's fused AdamW (the same update in one kernel, equal up to float rounding)
     fused_optimizer: bool = False
     #: evaluate epoch e on a second thread while epoch e + 1 trains (worth it when evaluation is
@@ -45,6 +47,10 @@ class Engine:
     def covers(self, alpha: float) -> bool:
         """Whether this engine trains a network with this alpha = dt/tau."""
         return alpha == 1.0 or not self.alpha_one_only
+
+    def covers_activation(self, activation: str) -> bool:
+        """Whether this engine trains a network with this activation (a name in `setdyn.model.ACTIVATIONS`)."""
+        return activation in self.activations
 
     def unavailable_reason(self) -> str | None:
         """Why the engine cannot run here, or None when it can (may build it on the first call)."""

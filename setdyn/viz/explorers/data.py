@@ -275,7 +275,8 @@ def explorer_network(model: CTRNN | None = None, train_seed: int | None = None,
 def _as_float64(model: CTRNN) -> CTRNN:
     if model.J.dtype == torch.float64:
         return model.eval()
-    m = CTRNN(model.colors.detach(), n_units=model.n_units, alpha=model.alpha, dtype=torch.float64)
+    m = CTRNN(model.colors.detach(), n_units=model.n_units, alpha=model.alpha, dtype=torch.float64,
+              activation=model.activation_name)
     with torch.no_grad():
         for k in ("J", "B", "b", "W", "b_out", "x0"):
             getattr(m, k).copy_(getattr(model, k).detach().to(torch.float64))

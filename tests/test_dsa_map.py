@@ -1,0 +1,40 @@
+"""The DSA map: the shared trials, per-network PCs, DSA distances (a short run), MDS, and the k-NN check."""
+import numpy as np
+import pytest
+import torch
+
+from setdyn import weights
+from setdyn.analysis import dsa_map
+from setdyn.training import TrainConfig, build_model
+
+
+def test_knn_agreement_against_chance():
+    # two well separated groups of points: every nearest neighbour shares the label
+    rng = np.random.default_rng(0)
+    pts = np.r_[rng.normal(0, 0.1, (10, 2)), rng.normal(5, 0.1, (10, 2))]
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    labels = ["a"] * 10 + ["b"] * 10
+    k = dsa_map.knn_agreement(d, labels, k=3, n_permutations=200)
+    assert k.observed == 1.0 and k.chance_mean < 0.6 and k.p_value < 0.01
+    # the same distances with labels unrelated to them: agreement at chance level
+    mixed = dsa_map.knn_agreement(d, ["a", "b"] * 10, k=3, n_permutations=200)
+    assert mixed.p_value > 0.05
+    with pytest.raises(ValueError, match="k must be"):
+        dsa_map.knn_agreement(d, labels, k=20)
+
+
+def test_pc_rates_and_a_short_dsa_run():
+    trials = dsa_map.map_trials(1)
+    nets = [weights.load(), weights.load(),
+            build_model(TrainConfig(seed=3, activation="relu"), dtype=torch.float64)]
+    data = [dsa_map.pc_rates(m, trials) for m in nets]
+    assert data[0].shape == (27, 50, dsa_map.N_PCS)
+    # PCs are uncorrelated and sorted by variance
+    flat = data[0].reshape(-1, dsa_map.N_PCS)
+    cov = np.cov(flat.T)
+    assert np.allclose(cov - np.diag(np.diag(cov)), 0, atol=1e-8) and np.all(np.diff(np.diag(cov)) <= 1e-12)
+    d = dsa_map.dsa_distances(data, iters=50)
+    assert d.shape == (3, 3) and np.allclose(d, d.T) and np.all(np.diag(d) == 0)
+    assert d[0, 1] < 0.2 * d[0, 2]  # a network is (nearly) at distance 0 from itself, far from a random relu net
+    xy = dsa_map.embed(d)
+    assert xy.shape == (3, 2)
