@@ -34,6 +34,17 @@ def explorer_net():
     return widgets.explorer_network()
 
 
+@pytest.fixture(scope="module")
+def fit_params():
+    """The least-squares fit of chapter 6 as explorer parameters (its kicks share an offset of about -20 degrees)."""
+    from setdyn import analysis
+    from setdyn.book import shipped
+
+    s = shipped()
+    fit = analysis.fit_oscillator(s.model, s.pca, s.angle_deg, s.cycle.period_ms, s.prc.mean_deg)
+    return widgets.params_from_fit(fit)
+
+
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{title}</title></head>
 <body>{plotly}
@@ -58,13 +69,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, explorer_net):
+def site(tmp_path_factory, explorer_net, fit_params):
     """Base URL of a local server with oscillator.html, network.html, both.html and no-plotly.html."""
     from setdyn.book.sphinx_ext import plotly_js_source
 
     root = tmp_path_factory.mktemp("explorers")
     shutil.copyfile(plotly_js_source(), root / "plotly.min.js")
-    osc = widgets.oscillator_explorer_html()
+    osc = widgets.oscillator_explorer_html(params=fit_params, presets={"least-squares fit": fit_params})
     net = widgets.network_explorer_html()
     plotly = '<script src="plotly.min.js"></script>'
     pages = {"oscillator": (osc, plotly), "network": (net, plotly), "both": (osc + net, plotly),
@@ -208,6 +219,7 @@ def test_oscillator_controls_change_the_figure(guarded_page, site):
 def test_oscillator_verdict_and_values_all_27(guarded_page, site, explorer_net):
     gp = open_explorer(guarded_page, site, "oscillator")
     page = gp.page
+    page.click('button[data-preset="paper\'s values"]')
     fine = np.arange(0, paper.TRIAL_MS + 1, 1.0)
     onsets_ms = [o * task.DT_MS for o in task.default_onsets()]
     for seq in COMBOS:
@@ -222,6 +234,95 @@ def test_oscillator_verdict_and_values_all_27(guarded_page, site, explorer_net):
         rates, _ = explorer_net.run(seq, onsets_ms)
         assert np.abs(np.array(last["rpc1"]) - explorer_net.rpc1(explorer_net.project(rates[0]))).max() < 1e-4
     gp.assert_clean("oscillator explorer")
+
+
+def set_sliders(page, values):
+    """Move the explorer's parameter sliders (data-name -> value) with an input event each, as a hand does."""
+    page.evaluate("""(values) => {
+      for (const [name, v] of Object.entries(values)) {
+        const s = document.querySelector(`.sx-params input[data-name="${name}"]`);
+        s.value = String(v);
+        s.dispatchEvent(new Event('input', {bubbles: true}));
+      }
+    }""", values)
+    page.evaluate(f"() => {INST}.lastRender")
+
+
+def shown_verdicts(page):
+    """{sequence name: the verdict the panel shows (data-verdict)} after picking each of the 27 sequences."""
+    out = {}
+    for seq in COMBOS:
+        pick(page, seq)
+        out[task.sequence_name(seq)] = page.get_attribute(".sx-verdict", "data-verdict")
+    return out
+
+
+def set_rule():
+    return {task.sequence_name(s): "valid" if task.is_valid_set(s) else "invalid" for s in COMBOS}
+
+
+def test_oscillator_opens_on_a_readable_state(guarded_page, site):
+    """Issue 15: the explorer opens on the least-squares fit with a SET, a right verdict and R^2 > 0."""
+    gp = open_explorer(guarded_page, site, "oscillator")
+    text = gp.page.inner_text(".sx-verdict")
+    assert gp.page.get_attribute(".sx-verdict", "data-verdict") == "valid", text
+    assert "PGR is a SET \u2714" in text and gp.page.evaluate(f"() => {INST}.last.r2") > 0.5, text
+    gp.assert_clean("oscillator explorer")
+
+
+def test_oscillator_verdict_is_the_set_rule_for_every_preset(guarded_page, site, fit_params):
+    """Issue 15: after each preset button (the paper's values, the least-squares fit whose kicks share an
+    offset of about -20 degrees), the verdict shown for each of the 27 sequences is the SET rule."""
+    gp = open_explorer(guarded_page, site, "oscillator")
+    page = gp.page
+    presets = page.eval_on_selector_all("button[data-preset]", "els => els.map(e => e.dataset.preset)")
+    assert presets == ["paper's values", "least-squares fit"]
+    for name in presets:
+        page.click(f'button[data-preset="{name}"]')
+        shown = shown_verdicts(page)
+        assert shown == set_rule(), (name, {k: v for k, v in shown.items() if v != set_rule()[k]})
+        text = page.inner_text(".sx-verdict")
+        assert "\u2718" not in text and "no verdict" not in text
+    gp.assert_clean("oscillator explorer")
+
+
+def test_oscillator_verdict_for_slider_states(guarded_page, site):
+    """Kick sliders set to Z3 codes (any shared offset, either order of the steps, each kick up to 19
+    degrees off): the SET rule for all 27. Kicks that are no Z3 code: the panel says so, no verdict."""
+    gp = open_explorer(guarded_page, site, "oscillator")
+    page = gp.page
+    rng = np.random.default_rng(7)
+    for trial in range(4):
+        steps = [0, 1, 2] if trial % 2 == 0 else [0, 2, 1]
+        c = int(rng.integers(-60, 60))
+        dev = rng.integers(-6, 7, 3) if trial < 3 else np.array([19, -10, -9])
+        kicks = [int((c + 120 * s + d + 180) % 360 - 180) for s, d in zip(steps, dev)]
+        set_sliders(page, {"kick_green": kicks[0], "kick_purple": kicks[1], "kick_red": kicks[2],
+                           "period_ms": int(rng.integers(150, 500)), "phase0_deg": int(rng.integers(-180, 180)),
+                           "amplitude": 4, "offset": 1})
+        assert widgets.kick_code(kicks).is_z3_code
+        assert shown_verdicts(page) == set_rule(), kicks
+    for kicks in ([0, 100, -100], [0, 0, 120], [30, 150, -60]):
+        set_sliders(page, {"kick_green": kicks[0], "kick_purple": kicks[1], "kick_red": kicks[2]})
+        assert not widgets.kick_code(kicks).is_z3_code
+        pick(page, "PGR")
+        assert page.get_attribute(".sx-verdict", "data-verdict") == "no code"
+        text = page.inner_text(".sx-verdict")
+        assert "no verdict" in text and "not a Z3 code" in text, text
+    gp.assert_clean("oscillator explorer")
+
+
+def test_js_kick_code_matches_python(guarded_page, site):
+    gp = open_explorer(guarded_page, site, "oscillator")
+    rng = np.random.default_rng(3)
+    kicks = (rng.uniform(-180, 180, (400, 1)) + 120 * np.array([0, 1, 2]) + rng.uniform(-25, 25, (400, 3))).tolist()
+    js = gp.page.evaluate("([ks, tol]) => ks.map(k => setdynModel.kickCode(k, tol))", [kicks, widgets.VALID_TOLERANCE_DEG])
+    for k, j in zip(kicks, js):
+        py = widgets.kick_code(k)
+        assert j["isZ3Code"] == py.is_z3_code, k
+        assert abs((j["commonOffset"] - py.common_offset_deg + 180) % 360 - 180) < 1e-9
+        np.testing.assert_allclose(j["deviation"], py.deviation_deg, atol=1e-9)
+    gp.assert_clean()
 
 
 def test_bad_onsets_give_an_inline_message(guarded_page, site):
