@@ -9,9 +9,10 @@ server in Debian's Chromium and, for every control of each explorer, moves it
 ``rounds`` times the way a reader does (one input event per animation frame)
 and times each input event until the explorer has redrawn (its ``lastRender``
 promise resolved: the DOM is updated and the browser paints on the next
-frame). Prints the median and the 90th percentile per control (ms), the
-baseline, and a 3e7-iteration JS loop (how busy the CPU is), plus the size of
-each explorer's HTML. A repaint within one frame means a median below 16 ms.
+frame). Prints the median and the 90th percentile per control (ms) and the
+page's main-thread CPU time per move (Chrome's ThreadTime metric: on a loaded
+machine the wall-clock latency grows, the CPU time hardly), the same for the
+baseline, plus the size of each explorer's HTML. A repaint within one frame means a median below 16 ms.
 Uses the shipped model.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import http.server
 import os
 import shutil
@@ -30,74 +32,56 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+#: The medians of the last ``--record`` run (read by the latency test).
+RECORDED = Path(__file__).with_name("browser_speed_recorded.json")
 CHROMIUM = os.environ.get("SETDYN_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
-#: One function in the page: time every control of both explorers. A control is moved with a real input
-#: (or click) event; between two moves the page gets one animation frame, as under a reader's hand.
-BENCH_JS = """async (rounds) => {
+#: Installed in the page: window.__controls() lists the controls; window.__move(name, rounds) moves one
+#: `rounds` times with a real input (or click) event, one animation frame apart as under a reader's hand,
+#: and returns the time from each event until the explorer has redrawn (ms).
+SETUP_JS = """() => {
   const insts = Object.values(setdynExplorers.instances);
   const osc = insts.find(i => i.kind === 'oscillator'), net = insts.find(i => i.kind === 'network');
   const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-  const out = {};
-  const time = async (key, inst, act) => {
+  const slide = (input, i) => {
+    const lo = Number(input.min), hi = Number(input.max), st = Number(input.step) || 1;
+    const v = Number(input.value), next = i % 2 === 0 && v + st <= hi ? v + st : v - st;
+    input.value = String(next >= lo ? next : v + st);
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+  };
+  const base = document.getElementById('baseline'), x = Array.from({length: 501}, (_, i) => i);
+  const controls = {};
+  controls['baseline: bare Plotly.react'] = [null, i => { base.__p = Plotly.react(base, [{x, y: x.map(v => Math.sin(v / 40 + i))}], {height: 300}); }];
+  for (const input of osc.root.querySelectorAll('.sx-params input[type=range]')) controls['oscillator: ' + input.dataset.name] = [osc, i => slide(input, i)];
+  for (const k of [0, 1, 2]) controls['oscillator: onset ' + (k + 1)] = [osc, i => slide(osc.root.querySelector(`input[data-onset="${k}"]`), i)];
+  controls['oscillator: colour click'] = [osc, i => osc.root.querySelector(`button[data-slot="1"][data-color="${'GPR'[i % 3]}"]`).click()];
+  for (const k of [0, 1, 2]) controls['network: onset ' + (k + 1)] = [net, i => slide(net.root.querySelector(`input[data-onset="${k}"]`), i)];
+  controls['network: colour click'] = [net, i => net.root.querySelector(`button[data-slot="0"][data-color="${'GPR'[i % 3]}"]`).click()];
+  controls['network: noise std (20 noisy runs)'] = [net, i => slide(net.root.querySelector('input[data-name="noise_std"]'), i)];
+  window.__controls = () => Object.keys(controls);
+  window.__move = async (name, rounds) => {
+    const [inst, act] = controls[name];
+    if (!inst) await Plotly.newPlot(base, [{x, y: x.map(Math.sin)}], {height: 300});
+    if (inst === osc) {
+      osc.root.querySelector('button[data-preset="least-squares fit"]').click();
+      if (name !== 'oscillator: colour click') for (const [k, c] of ['P', 'G', 'R'].entries()) osc.root.querySelector(`button[data-slot="${k}"][data-color="${c}"]`).click();
+      await osc.lastRender;
+    }
+    const noisy = name.startsWith('network: noise');
+    if (noisy) { net.root.querySelector('button[data-action="noise"]').click(); await net.lastRender; }
     const ts = [];
     for (let i = 0; i < rounds; i++) {
       await frame();
       const t0 = performance.now();
       act(i);
-      await inst.lastRender;
+      await (inst ? inst.lastRender : base.__p);
       ts.push(performance.now() - t0);
     }
-    out[key] = ts;
+    if (noisy) { net.root.querySelector('button[data-action="clear"]').click(); await net.lastRender; }
+    return ts;
   };
-  const slide = (input, i) => {
-    const lo = Number(input.min), hi = Number(input.max), st = Number(input.step) || 1;
-    const n = Math.max(1, Math.min(20, Math.round((hi - lo) / st)));
-    const v = Number(input.value), next = v + st <= hi && i % 2 === 0 ? v + st : v - st;
-    input.value = String(next >= lo ? next : lo + st);
-    input.dispatchEvent(new Event('input', {bubbles: true}));
-  };
-  // baseline: a bare one-trace Plotly.react of a 501-point line
-  const base = document.getElementById('baseline'), x = Array.from({length: 501}, (_, i) => i);
-  await Plotly.newPlot(base, [{x, y: x.map(Math.sin)}], {height: 300});
-  const bt = [];
-  for (let i = 0; i < rounds; i++) {
-    await frame();
-    const t0 = performance.now();
-    await Plotly.react(base, [{x, y: x.map(v => Math.sin(v / 40 + i))}], {height: 300});
-    bt.push(performance.now() - t0);
-  }
-  out['baseline: bare Plotly.react'] = bt;
-  // oscillator explorer: a set with all colours, the least-squares fit loaded
-  osc.root.querySelector('button[data-preset="least-squares fit"]').click();
-  for (const [k, c] of ['P', 'G', 'R'].entries()) osc.root.querySelector(`button[data-slot="${k}"][data-color="${c}"]`).click();
-  await osc.lastRender;
-  for (const input of osc.root.querySelectorAll('.sx-params input[type=range]')) {
-    await time('oscillator: ' + input.dataset.name, osc, i => slide(input, i));
-  }
-  for (const k of [0, 1, 2]) {
-    const input = osc.root.querySelector(`input[data-onset="${k}"]`);
-    await time('oscillator: onset ' + (k + 1), osc, i => slide(input, i));
-  }
-  await time('oscillator: colour click', osc, i => osc.root.querySelector(`button[data-slot="1"][data-color="${'GPR'[i % 3]}"]`).click());
-  // network explorer
-  for (const k of [0, 1, 2]) {
-    const input = net.root.querySelector(`input[data-onset="${k}"]`);
-    await time('network: onset ' + (k + 1), net, i => slide(input, i));
-  }
-  await time('network: colour click', net, i => net.root.querySelector(`button[data-slot="0"][data-color="${'GPR'[i % 3]}"]`).click());
-  net.root.querySelector('button[data-action="noise"]').click();
-  await net.lastRender;
-  const std = net.root.querySelector('input[data-name="noise_std"]');
-  await time('network: noise std (20 noisy runs)', net, i => slide(std, i));
-  net.root.querySelector('button[data-action="clear"]').click();
-  await net.lastRender;
-  const cpu = [];
-  for (let i = 0; i < 3; i++) { const t0 = performance.now(); let s = 0; for (let j = 0; j < 3e7; j++) s += Math.sqrt(j); cpu.push(performance.now() - t0 + 0 * s); }
-  out['cpu: 3e7-iteration loop'] = cpu;
-  return out;
 }"""
 
 
@@ -143,25 +127,47 @@ def measure(rounds: int = 30) -> dict[str, list[float]]:
                 page = browser.new_page(viewport={"width": 1280, "height": 1000})
                 page.goto(f"http://127.0.0.1:{server.server_address[1]}/bench.html")
                 page.wait_for_function("() => window.setdynExplorers && Object.keys(setdynExplorers.instances).length === 2")
-                times = page.evaluate(BENCH_JS, rounds)
+                page.evaluate(SETUP_JS)
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+
+                def cpu_s() -> float:
+                    return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]
+                                if m["name"] == "ThreadTime")
+
+                times, cpu = {}, {}
+                for name in page.evaluate("() => __controls()"):
+                    c0 = cpu_s()
+                    times[name] = page.evaluate("([n, r]) => __move(n, r)", [name, rounds])
+                    cpu[name] = 1000 * (cpu_s() - c0) / rounds
                 browser.close()
         finally:
             server.shutdown()
-    return times
+    return times, cpu
 
 
 def main(argv: list[str] | None = None) -> dict[str, tuple[float, float]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--record", action="store_true",
+                        help=f"write the medians to {RECORDED.name}, the values tests/test_widgets_browser.py scales its bound from")
     args = parser.parse_args(argv)
-    times = measure(args.rounds)
+    times, cpu = measure(args.rounds)
     out = {}
     print(f"latency per control over {args.rounds} moves (load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs), ms:")
-    print(f"  {'control':42s} {'median':>8s} {'p90':>8s}")
+          f"{os.cpu_count()} CPUs), ms; cpu: the page's main-thread CPU time per move (what a busy machine "
+          "cannot inflate):")
+    print(f"  {'control':42s} {'median':>8s} {'p90':>8s} {'cpu':>8s}")
     for k, v in times.items():
-        out[k] = (statistics.median(v), percentile(v, 90))
-        print(f"  {k:42s} {out[k][0]:8.2f} {out[k][1]:8.2f}")
+        out[k] = (statistics.median(v), percentile(v, 90), cpu[k])
+        print(f"  {k:42s} {out[k][0]:8.2f} {out[k][1]:8.2f} {out[k][2]:8.2f}")
+    if args.record:
+        RECORDED.write_text(json.dumps({
+            "what": "benchmarks/browser_speed.py --record: per control, median and p90 latency (ms) and main-thread CPU ms per move",
+            "rounds": args.rounds, "load_average": round(os.getloadavg()[0], 1), "cpus": os.cpu_count(),
+            "controls": {k: {"median_ms": round(v[0], 2), "p90_ms": round(v[1], 2), "cpu_ms": round(v[2], 2)}
+                         for k, v in out.items()}}, indent=1) + "\n", encoding="utf-8")
+        print(f"recorded in {RECORDED}")
     return out
 
 

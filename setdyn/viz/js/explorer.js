@@ -329,6 +329,8 @@
     const plot = root.querySelector(".plotly-graph-div");
     const verdictBox = root.querySelector(".sx-verdict");
     const inst = { kind: "network", root: root, net: net, data: data, lastRender: Promise.resolve(), renders: 0, noisy: false };
+    let scheduled = null;
+    function update() { return scheduled(); }
     const trial = trialControls(data, update);
     const noise = slider("noise_std", "noise std", 0, 1, 0.01, data.init.noise_std, "", function () { if (inst.noisy) update(); });
     const seedInput = el("input", { type: "number", min: 0, step: 1, value: data.init.seed, "data-name": "seed", "aria-label": "noise seed" });
@@ -357,7 +359,8 @@
     const extent = net.radius;
     const ax = [Math.cos(net.angle * DEG) * extent * 1.1, Math.sin(net.angle * DEG) * extent * 1.1];
 
-    function update() {
+    const shown = {};
+    function render() {
       if (trial.validate()) {
         verdictBox.dataset.answer = "";
         verdictBox.textContent = "Fix the onsets to run the network.";
@@ -436,9 +439,9 @@
           (inst.noisy ? " With noise (std " + noise.value() + "): " + nz.correct + " of " + nTrials + " runs answered correctly." : "") }));
       inst.last = { z: run.z, pc: pc, answer: ans, noisyCorrect: nz.correct };
       inst.renders += 1;
-      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, layout, PLOT_CONFIG));
-      return inst.lastRender;
+      return redraw(plot, traces, layout, shown);
     }
+    scheduled = coalesced(inst, render);
     inst.update = update;
     inst.trial = trial;
     inst.noise = noise;
