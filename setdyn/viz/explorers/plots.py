@@ -37,21 +37,15 @@ def _f_range(p: dict[str, Any]) -> list[float]:
 CIRCLE_TICKS_DEG = (0, 60, 120, 180, 240, 300)
 
 
-def _on_circle(r: float, theta_deg: Sequence[float], *, centre: bool = False, closed: bool = True,
-               ticks: bool = False) -> dict[str, list]:
+def _on_circle(r: float, theta_deg: Sequence[float], *, centre: bool = False,
+               closed: bool = True) -> dict[str, list]:
     """x, y of points at radius r and angles theta (deg, counterclockwise from +x) for the phase circle;
-    ``centre``: start at the centre (and end there if ``closed``: a wedge); ``ticks``: append the angle
-    labels (text) at radius 1.27."""
+    ``centre``: start at the centre (and end there if ``closed``: a wedge)."""
     th = np.deg2rad(np.asarray(theta_deg, float))
     x, y = list(r * np.cos(th)), list(r * np.sin(th))
     if centre:
         x, y = [0.0, *x, *([0.0] if closed else [])], [0.0, *y, *([0.0] if closed else [])]
-    out: dict[str, list] = {"x": x, "y": y}
-    if ticks:
-        t = np.deg2rad(np.asarray(CIRCLE_TICKS_DEG, float))
-        out = {"x": [*x, None, *(1.27 * np.cos(t))], "y": [*y, None, *(1.27 * np.sin(t))],
-               "text": [""] * (len(x) + 1) + [f"{d}\u00b0" for d in CIRCLE_TICKS_DEG]}
-    return out
+    return {"x": x, "y": y}
 
 
 def oscillator_explorer_figure(net: ExplorerNetwork, sequence: Sequence[int], onsets_ms: Sequence[float],
@@ -81,8 +75,10 @@ def oscillator_explorer_figure(net: ExplorerNetwork, sequence: Sequence[int], on
         {"type": "scatter", "x": fine, "y": f, "name": "f(t) (same as above)", "mode": "lines", "xaxis": "x2",
          "yaxis": "y2", "showlegend": False, "line": {"color": "#222", "width": 1, "dash": "dash"}, "opacity": 0.5,
          "hoverinfo": "skip"},
-        {**_on_circle(1.0, np.arange(0, 361, 3.0), ticks=True), "name": "phase circle", "mode": "lines+text",
-         "textfont": {"size": 11, "color": "#666"}, "line": {"color": "#ccc", "width": 1}, **pc},
+        {**_on_circle(1.0, np.arange(0, 361, 3.0)), "name": "phase circle", "mode": "lines",
+         "line": {"color": "#ccc", "width": 1}, **pc},
+        {**_on_circle(1.27, CIRCLE_TICKS_DEG), "name": "phase ticks", "mode": "text",
+         "text": [f"{d}\u00b0" for d in CIRCLE_TICKS_DEG], "textfont": {"size": 11, "color": "#666"}, **pc},
         {**_on_circle(1.15, ph.valid_phase + np.linspace(-tol, tol, 25), centre=True), "name": "valid zone",
          "mode": "lines", "fill": "toself", "fillcolor": "rgba(92,214,41,0.22)", "line": {"width": 0}, **pc},
         {**_on_circle(1.0, ph.path), "mode": "lines+markers+text", "name": "phase after each colour",

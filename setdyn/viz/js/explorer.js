@@ -28,7 +28,8 @@
   /** A labelled range slider with a live readout; returns {row, input, value()}. */
   function slider(name, label, min, max, step, value, unit, onInput, help) {
     const input = el("input", { type: "range", min: min, max: max, step: step, value: value, "data-name": name, "aria-label": label });
-    const out = el("output", { text: value + unit });
+    const out = el("output", {});
+    out.textContent = input.value + unit; // the value the slider snapped to (its step), not the one asked for
     input.addEventListener("input", function () { out.textContent = input.value + unit; onInput(); });
     const row = el("label", { class: "sx-slider", title: help || label }, [el("span", { text: label }), input, out]);
     return { row: row, input: input, value: function () { return Number(input.value); },
@@ -262,9 +263,9 @@
           line: { color: "#1f5fa8", width: 2.5 } },
         { x: fine, y: f, name: "f(t) (same as above)", mode: "lines", xaxis: "x2", yaxis: "y2", showlegend: false,
           line: { color: "#222", width: 1, dash: "dash" }, opacity: 0.5, hoverinfo: "skip" },
-        Object.assign({ x: CIRCLE.x.concat([null], ticks.x), y: CIRCLE.y.concat([null], ticks.y), name: "phase circle",
-          mode: "lines+text", text: CIRCLE.x.map(function () { return ""; }).concat([""], TICKS.map(function (t) { return t + "\u00b0"; })),
-          textfont: { size: 11, color: "#666" }, line: { color: "#ccc", width: 1 } }, pc),
+        Object.assign({ x: CIRCLE.x, y: CIRCLE.y, name: "phase circle", mode: "lines", line: { color: "#ccc", width: 1 } }, pc),
+        Object.assign({ x: ticks.x, y: ticks.y, name: "phase ticks", mode: "text", text: TICKS.map(function (t) { return t + "\u00b0"; }),
+          textfont: { size: 11, color: "#666" } }, pc),
         Object.assign({ x: [0].concat(zone.x, [0]), y: [0].concat(zone.y, [0]), name: "valid zone", mode: "lines", fill: "toself",
           fillcolor: "rgba(92,214,41,0.22)", line: { width: 0 } }, pc),
         Object.assign({ x: path.x, y: path.y, mode: "lines+markers+text", name: "phase after each colour",
