@@ -305,7 +305,7 @@
         verdictBox.append(
           el("strong", { class: "sx-" + ph.verdict, text: "Oscillator: " + ph.verdict + ". " }),
           el("span", { text: "Final phase " + ph.finalPhase.toFixed(0) + "\u00b0, " + Math.abs(ph.offBy).toFixed(0) +
-            "\u00b0 from the valid phase " + ph.validPhase.toFixed(0) + "\u00b0 (kick-free phase plus one green, one purple and one red kick: " +
+            "\u00b0 from the valid phase " + ph.validPhase.toFixed(0) + "\u00b0 (kick-free phase plus one green, one purple and one red kick, " +
             "which every SET adds: three times the kick offset shared by all colours, " + ph.code.commonOffset.toFixed(0) + "\u00b0). " + isSet +
             (ph.verdict === truth ? " \u2714. " : " \u2718. ") }));
       }
