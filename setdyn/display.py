@@ -10,8 +10,8 @@ files). No CDN is referenced.
 
 Widgets: display every ipywidgets control with :func:`live`. It publishes
 the widget view (JupyterLab shows the live control) **and** ``text/html`` with
-a static twin (a figure or HTML) plus a note that the control is live in
-Binder/Jupyter. The book ignores widget views (a static page has no kernel),
+a static twin (a figure or HTML) plus a note saying what works in the page
+and what only in Binder/Jupyter. The book ignores widget views (a static page has no kernel),
 so a reader of the HTML never meets a blank box or "Loading widget...". A
 bare widget makes the book build fail with a message pointing here.
 """
@@ -30,11 +30,26 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: plotly.js config used for every figure (no plotly logo link in the mode bar).
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
-LIVE_NOTE = (
-    "Static preview. This control is live when the page runs in Jupyter: "
-    "use the launch button (rocket icon) at the top of the page to open it "
-    "in Binder, or run the chapter locally (see the introduction)."
-)
+_JUPYTER = ("use the launch button (rocket icon) at the top of the page to open it in Binder, "
+            "or run the chapter locally (see the introduction).")
+#: The note under a static twin that is a picture (no control works in this page).
+LIVE_NOTE = "Static picture of a control that runs only when the page runs in Jupyter: " + _JUPYTER
+#: The note under a twin that has controls of its own (a plotly slider or buttons): they work in this page,
+#: the cell's full set of controls only in Jupyter.
+INTERACTIVE_TWIN_NOTE = ("The slider or buttons of the figure above work in this page; the cell's full set of "
+                         "controls runs when the page runs in Jupyter: " + _JUPYTER)
+
+
+def default_note(twin: Any) -> str:
+    """The note that is true under ``twin``: :data:`INTERACTIVE_TWIN_NOTE` when it is a plotly figure with
+    its own slider or buttons (``layout.sliders`` / ``layout.updatemenus``), else :data:`LIVE_NOTE`."""
+    if hasattr(twin, "to_plotly_json") or (isinstance(twin, dict) and "data" in twin):
+        spec = twin.to_plotly_json() if hasattr(twin, "to_plotly_json") else twin
+        layout = spec.get("layout") or {}
+        if layout.get("sliders") or layout.get("updatemenus"):
+            return INTERACTIVE_TWIN_NOTE
+    return LIVE_NOTE
+
 
 _counter = itertools.count(1)
 
@@ -111,8 +126,10 @@ def _twin_html(twin: Any) -> str:
     raise TypeError(f"cannot turn {type(twin).__name__} into static HTML; pass a plotly figure or an HTML string")
 
 
-def live_bundle(widget: Any, twin: Any = None, note: str = LIVE_NOTE) -> dict[str, Any]:
-    """The mime bundle :func:`live` publishes."""
+def live_bundle(widget: Any, twin: Any = None, note: str | None = None) -> dict[str, Any]:
+    """The mime bundle :func:`live` publishes (``note`` None: :func:`default_note` of the twin; "" for none)."""
+    if note is None:
+        note = default_note(twin)
     repr_bundle = getattr(widget, "_repr_mimebundle_", None)
     bundle = repr_bundle() if callable(repr_bundle) else None
     if not bundle or WIDGET_MIME not in bundle:
@@ -127,13 +144,17 @@ def live_bundle(widget: Any, twin: Any = None, note: str = LIVE_NOTE) -> dict[st
     return bundle
 
 
-def live(widget: Any, twin: Any = None, note: str = LIVE_NOTE) -> None:
+def live(widget: Any, twin: Any = None, note: str | None = None) -> None:
     """Display an ipywidgets control that is live in Jupyter and has a static twin in the book.
 
     ``twin`` is what the static HTML shows in place of the control: a plotly
     figure (e.g. the same plot at its default setting, or with plotly's own
     slider), an HTML string (e.g. a plain-JS version of the control), or
-    ``None`` for the note alone.
+    ``None`` for the note alone. ``note`` is printed under the twin and must be
+    true there: by default :func:`default_note` (a picture: "runs only in
+    Jupyter"; a figure with its own slider or buttons: those work here, the full
+    controls in Jupyter); pass a sentence naming what works in the page when
+    the default is too vague.
     """
     from IPython.display import display
 

@@ -7,7 +7,7 @@ import re
 import plotly.graph_objects as go
 import pytest
 
-from setdyn.display import LIVE_NOTE, PLOTLY_MIME, WIDGET_MIME, figure_bundle, figure_html, live_bundle
+from setdyn.display import INTERACTIVE_TWIN_NOTE, LIVE_NOTE, PLOTLY_MIME, WIDGET_MIME, figure_bundle, figure_html, live_bundle
 
 
 def _fig():
@@ -41,7 +41,19 @@ def test_live_bundle_has_widget_and_static_twin():
     bundle = live_bundle(widgets.IntSlider(), twin=_fig())
     assert WIDGET_MIME in bundle  # JupyterLab shows the live control
     assert "plotly-graph-div" in bundle["text/html"]  # the book shows the twin ...
-    assert LIVE_NOTE.split(".")[0] in bundle["text/html"]  # ... and says the control is live in Jupyter
+    assert LIVE_NOTE.split(":")[0] in bundle["text/html"]  # ... and says the control runs only in Jupyter
+
+
+def test_live_note_is_true_for_the_twin():
+    """Issue 15: a twin with its own plotly slider is not called a static picture; a plain one is."""
+    widgets = pytest.importorskip("ipywidgets")
+    with_slider = _fig()
+    with_slider.update_layout(sliders=[{"steps": [{"label": "a", "method": "restyle", "args": [{"visible": [True]}]}]}])
+    html_slider = live_bundle(widgets.IntSlider(), twin=with_slider)["text/html"]
+    assert INTERACTIVE_TWIN_NOTE.split(";")[0] in html_slider and "Static picture" not in html_slider
+    assert "Static picture" in live_bundle(widgets.IntSlider(), twin=_fig())["text/html"]
+    assert "Static picture" in live_bundle(widgets.IntSlider(), twin="<p>x</p>")["text/html"]
+    assert "my own words" in live_bundle(widgets.IntSlider(), twin=with_slider, note="my own words")["text/html"]
 
 
 def test_live_bundle_rejects_non_widgets():

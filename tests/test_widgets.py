@@ -76,14 +76,53 @@ def test_oscillator_verdict_is_the_set_rule_for_all_27():
     assert all((widgets.oscillator_phase(s, **swapped).verdict == "valid") == task.is_valid_set(s) for s in COMBOS)
 
 
-def test_oscillator_verdict_with_100_degree_kicks_misjudges_exactly_ppp_and_rrr():
-    """Kicks 0, +100, -100 add up to 100 (n_purple - n_red) degrees: a whole turn only when purple and
-    red are equally many. Among the 27 triples that misjudges exactly PPP and RRR (300 = -60 degrees,
-    not within the 60-degree tolerance), which are SETs."""
+def test_oscillator_verdict_with_100_degree_kicks_is_withheld():
+    """Kicks 0, +100, -100 are not a Z3 code (20 degrees off, a third of the 60-degree tolerance):
+    the phase alone would misjudge exactly PPP and RRR (300 = -60 degrees from the valid phase, not
+    within the tolerance), so the explorer gives no verdict at all."""
     wrong = {**widgets.PAPER_PARAMS, "kicks_deg": [0, 100, -100]}
-    misjudged = {task.sequence_name(s) for s in COMBOS
-                 if (widgets.oscillator_phase(s, **wrong).verdict == "valid") != task.is_valid_set(s)}
+    phases = {task.sequence_name(s): widgets.oscillator_phase(s, **wrong) for s in COMBOS}
+    misjudged = {n for n, ph in phases.items() if (ph.phase_verdict == "valid") != task.is_valid_set(task.parse_sequence(n))}
     assert misjudged == {"PPP", "RRR"}
+    assert {ph.verdict for ph in phases.values()} == {"no code"}
+    assert not widgets.kick_code([0, 100, -100]).is_z3_code
+
+
+def test_oscillator_verdict_with_a_common_kick_offset():
+    """Issue 15: kicks with an offset shared by all colours (the least-squares fit's, about -18 degrees)
+    add 3c to every SET; the valid phase includes it, so the verdict is the SET rule for all 27."""
+    for kicks in ([-17.1, -142.2, 97.7], [-18.0, 102.0, -138.0], [40.0, 160.0, -80.0]):
+        p = {**widgets.PAPER_PARAMS, "kicks_deg": kicks, "period_ms": 243.4, "phase0_deg": -45.0}
+        code = widgets.kick_code(kicks)
+        assert code.is_z3_code and len(set(code.steps)) == 3
+        # three times the common offset is what one kick of each colour adds (mod 360)
+        assert (3 * code.common_offset_deg - sum(kicks) + 180) % 360 - 180 == pytest.approx(0, abs=1e-9)
+        for seq in COMBOS:
+            ph = widgets.oscillator_phase(seq, **p)
+            assert ph.verdict == ("valid" if task.is_valid_set(seq) else "invalid"), (kicks, task.sequence_name(seq))
+            assert ph.valid_phase == pytest.approx((ph.free_phase + sum(kicks)) % 360)
+        # a SET of three colours ends on the valid phase; three of one colour 3 e_i away from it
+        ends = [abs(widgets.oscillator_phase(s, **p).off_by) for s in COMBOS if task.is_valid_set(s)]
+        assert max(ends) == pytest.approx(3 * max(abs(d) for d in code.deviation_deg), abs=1e-9)
+
+
+def test_z3_code_is_exactly_when_the_verdict_is_the_set_rule():
+    """kick_code(...).is_z3_code holds exactly for the kicks whose phase verdict is the SET rule on all
+    27 sequences: random kicks near and far from a Z3 code, any common offset and order."""
+    rng = np.random.default_rng(15)
+    n_code = 0
+    for _ in range(3000):
+        steps = rng.permutation(3) if rng.random() < 0.8 else rng.integers(0, 3, 3)
+        kicks = rng.uniform(-180, 180) + 120.0 * steps + rng.uniform(-30, 30, 3)
+        p = {**widgets.PAPER_PARAMS, "kicks_deg": list(kicks), "phase0_deg": float(rng.uniform(-180, 180))}
+        right = all((widgets.oscillator_phase(s, **p).phase_verdict == "valid") == task.is_valid_set(s) for s in COMBOS)
+        code = widgets.kick_code(kicks)
+        assert code.is_z3_code == right, (kicks, code)
+        assert abs(sum(code.deviation_deg)) < 1e-9
+        n_code += right
+    assert 300 < n_code < 2700  # both cases well represented
+    with pytest.raises(ValueError, match="three finite kicks"):
+        widgets.kick_code([0, 120])
 
 
 def test_oscillator_phases_are_the_phases_of_the_oscillator_curve():
@@ -92,9 +131,10 @@ def test_oscillator_phases_are_the_phases_of_the_oscillator_curve():
     p = widgets.PAPER_PARAMS
     f_free = widgets.oscillator([500.0], [], [], **p)[0]
     ph0 = widgets.oscillator_phase([], **p)
-    assert f_free == pytest.approx(p["amplitude"] * np.sin(np.deg2rad(ph0.valid_phase)) - p["offset"], abs=1e-9)
+    assert f_free == pytest.approx(p["amplitude"] * np.sin(np.deg2rad(ph0.free_phase)) - p["offset"], abs=1e-9)
     # 500 ms is 1.7241 turns of a 290 ms period: the kick-free phase is 0.7241 turn = 260.69 degrees
-    assert ph0.valid_phase == pytest.approx(260.69, abs=0.01)
+    assert ph0.free_phase == pytest.approx(260.69, abs=0.01)
+    assert ph0.valid_phase == ph0.free_phase  # the paper's kicks add up to 0
     for seq in COMBOS:
         ph = widgets.oscillator_phase(seq, **p)
         f_end = widgets.oscillator([500.0], seq, [50, 150, 250], **p)[0]

@@ -27,10 +27,16 @@ Conventions shared by both versions:
   with onset + delay <= t) - c`` (:func:`setdyn.oscillator.handcrafted`), one
   kick per pulse (kicks per colour in degrees; paper: green 0, purple +120,
   red -120, phi0 = 0, delay 0: the kick lands at the onset);
-* the oscillator's verdict: *valid* iff the final phase is the phase the
-  oscillator would have without any kick (the "valid phase") to within 60
-  degrees, i.e. the kicks add up to a whole turn (with the paper's kicks the
-  sum is exactly 0 or +-120 mod 360);
+* the oscillator's verdict (:func:`oscillator_phase`): when the three kicks form a Z3 code,
+  ``kick_i = c + 120 s_i + e_i`` (a common offset c shared by all colours, the steps s_i a
+  permutation of 0, 1, 2, the deviations e_i summing to 0 and each smaller than a third of the
+  60-degree tolerance), every SET adds the same total 3c to the phase (mod 360): the kicks of one
+  green, one purple and one red. The *valid phase* is therefore the kick-free phase plus
+  ``k_G + k_P + k_R``, and the verdict is *valid* iff the final phase lies within 60 degrees of
+  it. For a Z3 code this is the SET rule for all 27 sequences (and only then: a deviation of a
+  third of the tolerance or more misjudges the triple of that colour); for other kicks the
+  explorer gives no verdict and says why. The paper's kicks (0, +120, -120) are a Z3 code with
+  c = 0;
 * the network's answer: :func:`setdyn.paper.verdict` (``z`` at the last step beyond
   +-:data:`setdyn.paper.DECISION_THRESHOLD`); the JavaScript reads the threshold from
   ``task.decision_threshold`` in the exported data (:func:`task_json`);
@@ -108,29 +114,74 @@ def oscillator(t_ms: np.ndarray, sequence: Sequence[int], onsets_ms: Sequence[fl
 
 
 @dataclass
+class KickCode:
+    """Three kicks (deg; green, purple, red) read as a Z3 code: kick_i = c + 120 s_i + e_i.
+
+    ``common_offset_deg`` is c and ``deviation_deg`` the e_i, centred so that they sum to 0 (then
+    every SET adds exactly 3c mod 360); ``steps`` the s_i (0: +0, 1: +120, 2: -120);
+    ``is_z3_code``: the steps are a permutation and every |e_i| is below ``tolerance_deg / 3``,
+    which is exactly when the oscillator's verdict is the SET rule for all 27 sequences.
+    """
+
+    common_offset_deg: float
+    steps: tuple[int, int, int]
+    deviation_deg: tuple[float, float, float]
+    is_z3_code: bool
+
+
+def kick_code(kicks_deg: Sequence[float], tolerance_deg: float = VALID_TOLERANCE_DEG) -> KickCode:
+    """The kicks (deg; green, purple, red) as a Z3 code (:class:`KickCode`), with the decomposition of
+    :func:`setdyn.analysis.phase_code_from_means` and its residuals centred to sum to 0."""
+    from ...analysis.code import phase_code_from_means
+    from ...numerics import wrap_deg
+
+    k = np.asarray(list(kicks_deg), dtype=float)
+    if k.shape != (3,) or not np.all(np.isfinite(k)):
+        raise ValueError(f"kicks_deg needs three finite kicks (green, purple, red) in degrees, got {list(kicks_deg)}")
+    code = phase_code_from_means(k)
+    shift = float(np.mean(code.residual_deg))
+    dev = code.residual_deg - shift
+    common = float(wrap_deg(code.common_offset_deg + shift))
+    ok = len(set(code.steps)) == 3 and bool(np.max(np.abs(dev)) < tolerance_deg / 3.0)
+    return KickCode(common, code.steps, tuple(float(d) for d in dev), ok)
+
+
+@dataclass
 class OscillatorPhase:
     """Phases (deg, in [0, 360)) at the end of the trial and the oscillator's verdict."""
 
-    valid_phase: float  #: the phase without any kick
-    path: list[float]  #: valid phase, then the phase after each colour's kick
+    free_phase: float  #: the phase without any kick
+    valid_phase: float  #: the free phase plus the kicks of one green, one purple and one red (= 3c for a Z3 code)
+    path: list[float]  #: free phase, then the phase after each colour's kick
     final_phase: float
-    off_by: float  #: kicks summed, wrapped to (-180, 180]
-    verdict: str  #: "valid" or "invalid"
+    off_by: float  #: final phase minus valid phase, wrapped to [-180, 180)
+    code: KickCode
+    #: "valid" or "invalid" (final phase within the tolerance of the valid phase, or not) when the kicks
+    #: form a Z3 code; "no code" otherwise (the phase then does not follow the SET rule)
+    verdict: str
+
+    @property
+    def phase_verdict(self) -> str:
+        """What the phase alone says ("valid" within the tolerance of the valid phase), code or not."""
+        return "valid" if abs(self.off_by) < VALID_TOLERANCE_DEG else "invalid"
 
 
 def oscillator_phase(sequence: Sequence[int], period_ms: float = _PAPER["period_ms"],
                      kicks_deg: Sequence[float] = _PAPER["kicks_deg"], phase0_deg: float = 0.0,
                      t_end_ms: float = TRIAL_MS, **_: Any) -> OscillatorPhase:
-    """Final phase of the oscillator and its verdict: valid iff the kicks sum to within 60 deg of 0 mod 360."""
-    valid = (phase0_deg + 360.0 * t_end_ms / period_ms) % 360.0
-    path, total = [valid], 0.0
+    """Final phase of the oscillator and its verdict: valid iff the final phase is within
+    :data:`VALID_TOLERANCE_DEG` of the valid phase (free phase + k_G + k_P + k_R), given that the kicks
+    form a Z3 code (:func:`kick_code`); "no code" otherwise."""
+    free = (phase0_deg + 360.0 * t_end_ms / period_ms) % 360.0
+    valid = (free + sum(kicks_deg)) % 360.0
+    path, total = [free], 0.0
     for c in sequence:
         total += kicks_deg[c]
-        path.append((valid + total) % 360.0)
-    off = (total + 180.0) % 360.0 - 180.0
-    if off == -180.0:
-        off = 180.0
-    return OscillatorPhase(valid, path, path[-1], off, "valid" if abs(off) < VALID_TOLERANCE_DEG else "invalid")
+        path.append((free + total) % 360.0)
+    off = (path[-1] - valid + 180.0) % 360.0 - 180.0
+    code = kick_code(kicks_deg)
+    phase_says = "valid" if abs(off) < VALID_TOLERANCE_DEG else "invalid"
+    return OscillatorPhase(free, valid, path, path[-1], off, code, phase_says if code.is_z3_code else "no code")
 
 
 # --------------------------------------------------------------------------- the network
@@ -333,7 +384,7 @@ def explorer_params(params: dict[str, Any] | None) -> dict[str, Any]:
     return p
 
 
-def oscillator_explorer_data(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGP",
+def oscillator_explorer_data(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGR",
                              onsets: Sequence[int] | None = None, params: dict[str, Any] | None = None,
                              presets: dict[str, dict[str, Any]] | None = None, train_seed: int | None = None,
                              angle_deg: float | None = None) -> dict[str, Any]:

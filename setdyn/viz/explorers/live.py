@@ -14,13 +14,36 @@ import numpy as np
 
 from ... import paper, task
 from ...model import CTRNN
-from .data import NOISE_TRIALS, TRIAL_MS, explorer_network, explorer_params, onsets_to_steps, trial_from
-from .plots import network_explorer_figure, oscillator_explorer_figure
+from .data import NOISE_TRIALS, TRIAL_MS, VALID_TOLERANCE_DEG, explorer_network, explorer_params, onsets_to_steps, trial_from
+from .plots import VERDICT_HEX, network_explorer_figure, oscillator_explorer_figure
 from .static import ExplorerHTML, network_explorer_html, oscillator_explorer_html
 
 
 def _mark(ok: bool) -> str:
     return "\u2714" if ok else "\u2718"
+
+
+def oscillator_verdict_html(sequence: Sequence[int], summary: dict[str, Any]) -> str:
+    """The oscillator explorer's verdict line (HTML) for a summary of :func:`oscillator_explorer_figure`;
+    the static page writes the same sentences in explorer.js."""
+    ph, truth = summary["phase"], summary["truth"]
+    name = task.sequence_name(sequence)
+    is_set = f"{name} is {'a SET' if truth == 'valid' else 'not a SET'}"
+    if ph.verdict == "no code":
+        worst = max(abs(d) for d in ph.code.deviation_deg)
+        head = (f'<b style="color:{VERDICT_HEX[ph.verdict]}">Oscillator: no verdict.</b> These kicks are not a Z3 code '
+                f"(a common offset plus 0, +120 and \u2212120\u00b0 in some order, each within "
+                f"{VALID_TOLERANCE_DEG / 3:.0f}\u00b0; here off by up to {worst:.0f}\u00b0), so the final phase "
+                f"({ph.final_phase:.0f}\u00b0) does not follow the SET rule for every sequence. {is_set}.")
+    else:
+        head = (f'<b style="color:{VERDICT_HEX[ph.verdict]}">Oscillator: {ph.verdict}.</b> Final phase '
+                f"{ph.final_phase:.0f}\u00b0, {abs(ph.off_by):.0f}\u00b0 from the valid phase {ph.valid_phase:.0f}\u00b0 "
+                f"(kick-free phase plus one green, one purple and one red kick, which every SET adds: three times the "
+                f"kick offset shared by all colours, {ph.code.common_offset_deg:.0f}\u00b0). {is_set} {_mark(ph.verdict == truth)}.")
+    r2 = summary["r2"]
+    why = " (below 0: worse than predicting the network's mean)" if r2 < 0 else ""
+    return (f"{head} f({TRIAL_MS:.0f} ms) = {summary['f_end']:.2f}. "
+            f"Match to the network's rPC1: R\u00b2 = {r2:.2f}{why}.")
 
 
 class _TrialControls:
@@ -104,7 +127,7 @@ def _update_figure(fig: Any, new: dict) -> None:
                 fig.layout[k].update(new["layout"][k])
 
 
-def oscillator_explorer_widget(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGP",
+def oscillator_explorer_widget(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGR",
                                onsets: Sequence[int] | None = None, params: dict[str, Any] | None = None,
                                presets: dict[str, dict[str, Any]] | None = None, train_seed: int | None = None,
                                angle_deg: float | None = None):
@@ -152,14 +175,7 @@ def oscillator_explorer_widget(model: CTRNN | None = None, *, sequence: str | Se
         s, o = trial_now
         new, summ = oscillator_explorer_figure(net, s, o, params_now())
         _update_figure(figure, new)
-        ph = summ["phase"]
-        cls = "#2b8a1b" if ph.verdict == "valid" else "#c0392b"
-        verdict.value = (
-            f'<b style="color:{cls}">Oscillator: {ph.verdict}.</b> Final phase {ph.final_phase:.0f}\u00b0, '
-            f"valid phase {ph.valid_phase:.0f}\u00b0 (kicks add up to {ph.off_by:.0f}\u00b0 mod 360). "
-            f"{task.sequence_name(s)} is {'a SET' if summ['truth'] == 'valid' else 'not a SET'} "
-            f"{_mark(ph.verdict == summ['truth'])}. f({TRIAL_MS:.0f} ms) = {summ['f_end']:.2f}. "
-            f"Match to the network's rPC1: R\u00b2 = {summ['r2']:.2f}.")
+        verdict.value = oscillator_verdict_html(s, summ)
         box.summary = summ
 
     def apply_preset(name: str) -> None:

@@ -12,6 +12,10 @@ from .data import (NOISE_TRIALS, TRIAL_MS, VALID_TOLERANCE_DEG, ExplorerNetwork,
                    oscillator, oscillator_phase)
 
 
+#: Colour of the oscillator's verdict on the phase circle and in the text.
+VERDICT_HEX = {"valid": "#2b8a1b", "invalid": "#c0392b", "no code": "#a07800"}
+
+
 def _pulse_shapes(seq: Sequence[int], onsets_ms: Sequence[float], axes: Sequence[tuple[str, str]]) -> list[dict]:
     return [{"type": "rect", "xref": xr, "yref": f"{yr} domain", "x0": o, "x1": o + task.PULSE_STEPS * task.DT_MS,
              "y0": 0, "y1": 1, "fillcolor": task.COLOR_HEX[task.COLORS[c]], "opacity": 0.35, "line": {"width": 0},
@@ -29,6 +33,21 @@ def _f_range(p: dict[str, Any]) -> list[float]:
     return [-top, top]
 
 
+#: Angles (deg) labelled on the explorer's phase circle.
+CIRCLE_TICKS_DEG = (0, 60, 120, 180, 240, 300)
+
+
+def _on_circle(r: float, theta_deg: Sequence[float], *, centre: bool = False,
+               closed: bool = True) -> dict[str, list]:
+    """x, y of points at radius r and angles theta (deg, counterclockwise from +x) for the phase circle;
+    ``centre``: start at the centre (and end there if ``closed``: a wedge)."""
+    th = np.deg2rad(np.asarray(theta_deg, float))
+    x, y = list(r * np.cos(th)), list(r * np.sin(th))
+    if centre:
+        x, y = [0.0, *x, *([0.0] if closed else [])], [0.0, *y, *([0.0] if closed else [])]
+    return {"x": x, "y": y}
+
+
 def oscillator_explorer_figure(net: ExplorerNetwork, sequence: Sequence[int], onsets_ms: Sequence[float],
                       params: dict[str, Any]) -> tuple[dict, dict]:
     """The oscillator explorer's figure as a plotly dict, and a summary (verdict, R^2, ...)."""
@@ -43,7 +62,9 @@ def oscillator_explorer_figure(net: ExplorerNetwork, sequence: Sequence[int], on
     r2 = 1 - np.sum((rpc1 - fc) ** 2) / np.sum((rpc1 - rpc1.mean()) ** 2)
     ph = oscillator_phase(sequence, **p)
     hexes = [task.COLOR_HEX[task.COLORS[c]] for c in sequence]
-    good = "#2b8a1b" if ph.verdict == "valid" else "#c0392b"
+    good = VERDICT_HEX[ph.verdict]
+    tol = VALID_TOLERANCE_DEG
+    pc = {"type": "scatter", "xaxis": "x3", "yaxis": "y3", "hoverinfo": "skip", "showlegend": False}
     data = [
         {"type": "scatter", "x": fine, "y": no_kick, "name": "no kicks", "mode": "lines",
          "line": {"color": "#bbb", "dash": "dot", "width": 1.5}, "hoverinfo": "skip"},
@@ -54,19 +75,21 @@ def oscillator_explorer_figure(net: ExplorerNetwork, sequence: Sequence[int], on
         {"type": "scatter", "x": fine, "y": f, "name": "f(t) (same as above)", "mode": "lines", "xaxis": "x2",
          "yaxis": "y2", "showlegend": False, "line": {"color": "#222", "width": 1, "dash": "dash"}, "opacity": 0.5,
          "hoverinfo": "skip"},
-        {"type": "barpolar", "r": [1.15], "theta": [ph.valid_phase], "width": [2 * VALID_TOLERANCE_DEG],
-         "name": "valid zone", "marker": {"color": "rgba(92,214,41,0.22)", "line": {"width": 0}},
-         "hoverinfo": "skip", "showlegend": False},
-        {"type": "scatterpolar", "r": [1, 1, 1, 1], "theta": ph.path, "mode": "lines+markers+text",
-         "name": "phase after each colour", "text": ["", "1", "2", "3"], "textposition": "middle right",
-         "showlegend": False, "line": {"color": "#999", "width": 1, "dash": "dot"},
-         "marker": {"size": 10, "color": ["#fff", *hexes], "line": {"color": "#444", "width": 1}}},
-        {"type": "scatterpolar", "r": [0, 1.1], "theta": [ph.final_phase] * 2, "mode": "lines+markers",
-         "name": "final phase", "showlegend": False, "line": {"color": good, "width": 4},
-         "marker": {"size": [0, 12], "symbol": "diamond"}},
-        {"type": "scatterpolar", "r": [1.1], "theta": [ph.valid_phase], "mode": "markers+text", "text": ["valid"],
-         "textposition": "top center", "name": "valid phase", "showlegend": False,
-         "marker": {"size": 14, "symbol": "circle-open", "color": "#2b8a1b", "line": {"width": 3}}},
+        {**_on_circle(1.0, np.arange(0, 361, 3.0)), "name": "phase circle", "mode": "lines",
+         "line": {"color": "#ccc", "width": 1}, **pc},
+        {**_on_circle(1.27, CIRCLE_TICKS_DEG), "name": "phase ticks", "mode": "text",
+         "text": [f"{d}\u00b0" for d in CIRCLE_TICKS_DEG], "textfont": {"size": 11, "color": "#666"}, **pc},
+        {**_on_circle(1.15, ph.valid_phase + np.linspace(-tol, tol, 25), centre=True), "name": "valid zone",
+         "mode": "lines", "fill": "toself", "fillcolor": "rgba(92,214,41,0.22)", "line": {"width": 0}, **pc},
+        {**_on_circle(1.0, ph.path), "mode": "lines+markers+text", "name": "phase after each colour",
+         "text": ["", "1", "2", "3"][:len(ph.path)], "textposition": "middle right",
+         "line": {"color": "#999", "width": 1, "dash": "dot"},
+         "marker": {"size": 10, "color": ["#fff", *hexes], "line": {"color": "#444", "width": 1}}, **pc},
+        {**_on_circle(1.1, [ph.final_phase], centre=True, closed=False), "mode": "lines+markers", "name": "final phase",
+         "line": {"color": good, "width": 4}, "marker": {"size": [0, 12], "symbol": "diamond"}, **pc},
+        {**_on_circle(1.1, [ph.valid_phase]), "mode": "markers+text", "text": ["valid"], "textposition": "top center",
+         "name": "valid phase", "marker": {"size": 14, "symbol": "circle-open", "color": "#2b8a1b", "line": {"width": 3}},
+         **pc},
     ]
     layout = {
         "height": 520, "margin": {"l": 55, "r": 20, "t": 30, "b": 45}, "uirevision": "sx",
@@ -76,11 +99,12 @@ def oscillator_explorer_figure(net: ExplorerNetwork, sequence: Sequence[int], on
         "xaxis2": {"domain": [0, 0.62], "anchor": "y2", "range": [0, TRIAL_MS], "matches": "x",
                    "title": {"text": "time (ms)"}},
         "yaxis2": {"domain": [0, 0.45], "title": {"text": "network rPC1"}, "range": [-1.1 * net.pc_radius, 1.1 * net.pc_radius]},
-        "polar": {"domain": {"x": [0.7, 1], "y": [0.08, 0.92]}, "radialaxis": {"visible": False, "range": [0, 1.25]},
-                  "angularaxis": {"direction": "counterclockwise", "rotation": 0, "dtick": 60}},
+        "xaxis3": {"domain": [0.7, 1], "anchor": "y3", "range": [-1.45, 1.45], "visible": False, "fixedrange": True},
+        "yaxis3": {"domain": [0.08, 0.92], "anchor": "x3", "range": [-1.45, 1.45], "visible": False, "fixedrange": True,
+                   "scaleanchor": "x3", "constrain": "domain"},
         "shapes": _pulse_shapes(sequence, onsets_ms, [("x", "y"), ("x2", "y2")]),
         "annotations": [{"xref": "paper", "yref": "paper", "x": 0.85, "y": 0, "showarrow": False,
-                         "text": f"phase at {TRIAL_MS:.0f} ms (deg)", "font": {"size": 12}}],
+                         "text": f"phase at {TRIAL_MS:.0f} ms", "font": {"size": 12}}],
     }
     truth = "valid" if task.is_valid_set(sequence) else "invalid"
     summary = {"verdict": ph.verdict, "truth": truth, "phase": ph, "r2": float(r2), "f_end": float(f[-1]),

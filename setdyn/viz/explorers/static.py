@@ -62,7 +62,7 @@ def _explorer_html(kind: str, data: dict[str, Any], height: int, intro: str) -> 
     )
 
 
-def oscillator_explorer_html(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGP",
+def oscillator_explorer_html(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGR",
                              onsets: Sequence[int] | None = None, params: dict[str, Any] | None = None,
                              presets: dict[str, dict[str, Any]] | None = None, train_seed: int | None = None,
                              angle_deg: float | None = None) -> ExplorerHTML:

@@ -28,7 +28,8 @@
   /** A labelled range slider with a live readout; returns {row, input, value()}. */
   function slider(name, label, min, max, step, value, unit, onInput, help) {
     const input = el("input", { type: "range", min: min, max: max, step: step, value: value, "data-name": name, "aria-label": label });
-    const out = el("output", { text: value + unit });
+    const out = el("output", {});
+    out.textContent = input.value + unit; // the value the slider snapped to (its step), not the one asked for
     input.addEventListener("input", function () { out.textContent = input.value + unit; onInput(); });
     const row = el("label", { class: "sx-slider", title: help || label }, [el("span", { text: label }), input, out]);
     return { row: row, input: input, value: function () { return Number(input.value); },
@@ -105,6 +106,8 @@
   }
 
   const PLOT_CONFIG = { displaylogo: false, responsive: true };
+  /** Colour of the oscillator's verdict (as VERDICT_HEX in setdyn/viz/explorers/plots.py). */
+  const VERDICT_HEX = { valid: "#2b8a1b", invalid: "#c0392b", "no code": "#a07800" };
 
   function timesMs(task, step) {
     const out = [];
@@ -115,6 +118,72 @@
   /** rPC1 (or z) of the network at 0, 10, ..., 500 ms: the state at 0 is tanh(x0). */
   function withStart(first, series) { return [first].concat(Array.from(series)); }
 
+  /**
+   * Redraw a figure: Plotly.react when anything but the trace coordinates changed (new traces, colours,
+   * shapes, axis ranges), else Plotly.animate with redraw false, which moves the traces' points without
+   * re-laying out the figure (about a third of the work). Returns the redraw's promise.
+   */
+  const DATA_KEYS = ["x", "y", "text"];
+  const FAST = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
+  function redraw(plot, traces, layout, state) {
+    const key = JSON.stringify([traces.map(function (t) {
+      const o = {};
+      Object.keys(t).forEach(function (k) { if (DATA_KEYS.indexOf(k) < 0) o[k] = t[k]; });
+      return o;
+    }), layout]);
+    if (state.key === key && plot._fullLayout) {
+      return window.Plotly.animate(plot, { data: traces.map(function (t) {
+        const o = {};
+        DATA_KEYS.forEach(function (k) { if (k in t) o[k] = t[k]; });
+        return o;
+      }), traces: traces.map(function (_, i) { return i; }) }, FAST);
+    }
+    state.key = key;
+    return window.Plotly.react(plot, traces, layout, PLOT_CONFIG);
+  }
+
+  /**
+   * update() at most once per animation frame: the first input draws at once, inputs arriving while
+   * that frame is still open are merged into one redraw at the next frame (inst.lastRender resolves
+   * when it is drawn).
+   */
+  function coalesced(inst, render) {
+    let busy = false, waiting = null;
+    function run() {
+      busy = true;
+      inst.lastRender = Promise.resolve(render());
+      requestAnimationFrame(function () {
+        busy = false;
+        if (waiting) { const w = waiting; waiting = null; w.resolve(run()); }
+      });
+      return inst.lastRender;
+    }
+    return function () {
+      if (!busy) return run();
+      if (!waiting) {
+        let resolve = null;
+        const promise = new Promise(function (r) { resolve = r; });
+        waiting = { resolve: resolve, promise: promise };
+        inst.lastRender = promise;
+      }
+      return waiting.promise;
+    };
+  }
+
+  /** Points (x, y) on a circle of radius r at angles thetaDeg (counterclockwise from +x). */
+  function onCircle(r, thetaDeg) {
+    return { x: thetaDeg.map(function (t) { return r * Math.cos(t * DEG); }),
+      y: thetaDeg.map(function (t) { return r * Math.sin(t * DEG); }) };
+  }
+  const CIRCLE = onCircle(1, Array.from({ length: 121 }, function (_, i) { return 3 * i; }));
+  const TICKS = [0, 60, 120, 180, 240, 300];
+
+  /** "R² = 0.85", with a word on what a negative value means. */
+  function r2Text(r2) {
+    return "Match to the network's rPC1: R\u00b2 = " + r2.toFixed(2) +
+      (r2 < 0 ? " (below 0: worse than predicting the network's mean)." : ".");
+  }
+
   // ------------------------------------------------------------------ oscillator explorer
 
   function mountOscillator(root, data) {
@@ -123,6 +192,8 @@
     const plot = root.querySelector(".plotly-graph-div");
     const verdictBox = root.querySelector(".sx-verdict");
     const inst = { kind: "oscillator", root: root, net: net, data: data, lastRender: Promise.resolve(), renders: 0 };
+    let scheduled = null;
+    function update() { return scheduled(); }
     const trial = trialControls(data, update);
     const p0 = data.init.params;
     const sliders = {
@@ -165,7 +236,8 @@
       return cached;
     }
 
-    function update() {
+    const shown = {};
+    function render() {
       if (trial.validate()) {
         verdictBox.dataset.verdict = "";
         verdictBox.textContent = "Fix the onsets to see the oscillator.";
@@ -180,6 +252,10 @@
       const truth = isValidSet(seq) ? "valid" : "invalid";
       const r2 = rSquared(fCoarse, rpc1);
       const hex = seq.map(function (c) { return task.hex[c]; });
+      const tol = task.valid_tolerance_deg, pc = { xaxis: "x3", yaxis: "y3", hoverinfo: "skip", showlegend: false };
+      const zone = onCircle(1.15, Array.from({ length: 25 }, function (_, i) { return ph.validPhase - tol + i * tol / 12; }));
+      const path = onCircle(1, ph.path), fin = onCircle(1.1, [ph.finalPhase]), val = onCircle(1.1, [ph.validPhase]);
+      const ticks = onCircle(1.27, TICKS);
       const traces = [
         { x: fine, y: noKick, name: "no kicks", mode: "lines", line: { color: "#bbb", dash: "dot", width: 1.5 }, hoverinfo: "skip" },
         { x: fine, y: f, name: "oscillator f(t)", mode: "lines", line: { color: "#222", width: 2.5 } },
@@ -187,15 +263,18 @@
           line: { color: "#1f5fa8", width: 2.5 } },
         { x: fine, y: f, name: "f(t) (same as above)", mode: "lines", xaxis: "x2", yaxis: "y2", showlegend: false,
           line: { color: "#222", width: 1, dash: "dash" }, opacity: 0.5, hoverinfo: "skip" },
-        { type: "barpolar", r: [1.15], theta: [ph.validPhase], width: [2 * task.valid_tolerance_deg], name: "valid zone",
-          marker: { color: "rgba(92,214,41,0.22)", line: { width: 0 } }, hoverinfo: "skip", showlegend: false },
-        { type: "scatterpolar", r: [1, 1, 1, 1], theta: ph.path, mode: "lines+markers+text", name: "phase after each colour",
-          text: ["", "1", "2", "3"], textposition: "middle right", showlegend: false,
-          line: { color: "#999", width: 1, dash: "dot" }, marker: { size: 10, color: ["#fff"].concat(hex), line: { color: "#444", width: 1 } } },
-        { type: "scatterpolar", r: [0, 1.1], theta: [ph.finalPhase, ph.finalPhase], mode: "lines+markers", name: "final phase",
-          showlegend: false, line: { color: ph.verdict === "valid" ? "#2b8a1b" : "#c0392b", width: 4 }, marker: { size: [0, 12], symbol: "diamond" } },
-        { type: "scatterpolar", r: [1.1], theta: [ph.validPhase], mode: "markers+text", text: ["valid"], textposition: "top center",
-          name: "valid phase", showlegend: false, marker: { size: 14, symbol: "circle-open", color: "#2b8a1b", line: { width: 3 } } },
+        Object.assign({ x: CIRCLE.x, y: CIRCLE.y, name: "phase circle", mode: "lines", line: { color: "#ccc", width: 1 } }, pc),
+        Object.assign({ x: ticks.x, y: ticks.y, name: "phase ticks", mode: "text", text: TICKS.map(function (t) { return t + "\u00b0"; }),
+          textfont: { size: 11, color: "#666" } }, pc),
+        Object.assign({ x: [0].concat(zone.x, [0]), y: [0].concat(zone.y, [0]), name: "valid zone", mode: "lines", fill: "toself",
+          fillcolor: "rgba(92,214,41,0.22)", line: { width: 0 } }, pc),
+        Object.assign({ x: path.x, y: path.y, mode: "lines+markers+text", name: "phase after each colour",
+          text: ["", "1", "2", "3"], textposition: "middle right", line: { color: "#999", width: 1, dash: "dot" },
+          marker: { size: 10, color: ["#fff"].concat(hex), line: { color: "#444", width: 1 } } }, pc),
+        Object.assign({ x: [0, fin.x[0]], y: [0, fin.y[0]], mode: "lines+markers", name: "final phase",
+          line: { color: VERDICT_HEX[ph.verdict], width: 4 }, marker: { size: [0, 12], symbol: "diamond" } }, pc),
+        Object.assign({ x: val.x, y: val.y, mode: "markers+text", text: ["valid"], textposition: "top center", name: "valid phase",
+          marker: { size: 14, symbol: "circle-open", color: "#2b8a1b", line: { width: 3 } } }, pc),
       ];
       const layout = {
         height: 520, margin: { l: 55, r: 20, t: 30, b: 45 }, uirevision: "sx",
@@ -204,26 +283,38 @@
         yaxis: { domain: [0.55, 1], title: { text: "f(t)" }, range: fRange(p) },
         xaxis2: { domain: [0, 0.62], anchor: "y2", range: [0, tEnd], matches: "x", title: { text: "time (ms)" } },
         yaxis2: { domain: [0, 0.45], title: { text: "network rPC1" }, range: [-1.1 * net.radius, 1.1 * net.radius] },
-        polar: { domain: { x: [0.7, 1], y: [0.08, 0.92] }, radialaxis: { visible: false, range: [0, 1.25] },
-          angularaxis: { direction: "counterclockwise", rotation: 0, dtick: 60 } },
+        xaxis3: { domain: [0.7, 1], anchor: "y3", range: [-1.45, 1.45], visible: false, fixedrange: true },
+        yaxis3: { domain: [0.08, 0.92], anchor: "x3", range: [-1.45, 1.45], visible: false, fixedrange: true,
+          scaleanchor: "x3", constrain: "domain" },
         shapes: pulseShapes(task, seq, onsets, [["x", "y"], ["x2", "y2"]]),
         annotations: [{ xref: "paper", yref: "paper", x: 0.85, y: 0, showarrow: false,
-          text: "phase at " + tEnd + " ms (deg)", font: { size: 12 } }],
+          text: "phase at " + tEnd + " ms", font: { size: 12 } }],
       };
       verdictBox.dataset.verdict = ph.verdict;
       verdictBox.dataset.truth = truth;
       verdictBox.innerHTML = "";
-      verdictBox.append(
-        el("strong", { class: "sx-" + ph.verdict, text: "Oscillator: " + ph.verdict + ". " }),
-        el("span", { text: "Final phase " + ph.finalPhase.toFixed(0) + "\u00b0, valid phase " + ph.validPhase.toFixed(0) +
-          "\u00b0 (kicks add up to " + ph.offBy.toFixed(0) + "\u00b0 mod 360). " + seqName(task, seq) + " is " +
-          (truth === "valid" ? "a SET" : "not a SET") + (ph.verdict === truth ? " \u2714. " : " \u2718. ") +
-          "f(" + tEnd + " ms) = " + f[f.length - 1].toFixed(2) + ". Match to the network's rPC1: R\u00b2 = " + r2.toFixed(2) + "." }));
+      const isSet = seqName(task, seq) + " is " + (truth === "valid" ? "a SET" : "not a SET");
+      if (ph.verdict === "no code") {
+        const worst = Math.max.apply(null, ph.code.deviation.map(Math.abs));
+        verdictBox.append(
+          el("strong", { class: "sx-nocode", text: "Oscillator: no verdict. " }),
+          el("span", { text: "These kicks are not a Z3 code (a common offset plus 0, +120 and \u2212120\u00b0 in some order, each within " +
+            (tol / 3).toFixed(0) + "\u00b0; here off by up to " + worst.toFixed(0) + "\u00b0), so the final phase (" +
+            ph.finalPhase.toFixed(0) + "\u00b0) does not follow the SET rule for every sequence. " + isSet + ". " }));
+      } else {
+        verdictBox.append(
+          el("strong", { class: "sx-" + ph.verdict, text: "Oscillator: " + ph.verdict + ". " }),
+          el("span", { text: "Final phase " + ph.finalPhase.toFixed(0) + "\u00b0, " + Math.abs(ph.offBy).toFixed(0) +
+            "\u00b0 from the valid phase " + ph.validPhase.toFixed(0) + "\u00b0 (kick-free phase plus one green, one purple and one red kick, " +
+            "which every SET adds: three times the kick offset shared by all colours, " + ph.code.commonOffset.toFixed(0) + "\u00b0). " + isSet +
+            (ph.verdict === truth ? " \u2714. " : " \u2718. ") }));
+      }
+      verdictBox.append(el("span", { text: "f(" + tEnd + " ms) = " + f[f.length - 1].toFixed(2) + ". " + r2Text(r2) }));
       inst.last = { f: f, rpc1: rpc1, phase: ph, r2: r2, params: p };
       inst.renders += 1;
-      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, layout, PLOT_CONFIG));
-      return inst.lastRender;
+      return redraw(plot, traces, layout, shown);
     }
+    scheduled = coalesced(inst, render);
     inst.update = update;
     inst.trial = trial;
     inst.sliders = sliders;
@@ -239,6 +330,8 @@
     const plot = root.querySelector(".plotly-graph-div");
     const verdictBox = root.querySelector(".sx-verdict");
     const inst = { kind: "network", root: root, net: net, data: data, lastRender: Promise.resolve(), renders: 0, noisy: false };
+    let scheduled = null;
+    function update() { return scheduled(); }
     const trial = trialControls(data, update);
     const noise = slider("noise_std", "noise std", 0, 1, 0.01, data.init.noise_std, "", function () { if (inst.noisy) update(); });
     const seedInput = el("input", { type: "number", min: 0, step: 1, value: data.init.seed, "data-name": "seed", "aria-label": "noise seed" });
@@ -267,7 +360,8 @@
     const extent = net.radius;
     const ax = [Math.cos(net.angle * DEG) * extent * 1.1, Math.sin(net.angle * DEG) * extent * 1.1];
 
-    function update() {
+    const shown = {};
+    function render() {
       if (trial.validate()) {
         verdictBox.dataset.answer = "";
         verdictBox.textContent = "Fix the onsets to run the network.";
@@ -346,9 +440,9 @@
           (inst.noisy ? " With noise (std " + noise.value() + "): " + nz.correct + " of " + nTrials + " runs answered correctly." : "") }));
       inst.last = { z: run.z, pc: pc, answer: ans, noisyCorrect: nz.correct };
       inst.renders += 1;
-      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, layout, PLOT_CONFIG));
-      return inst.lastRender;
+      return redraw(plot, traces, layout, shown);
     }
+    scheduled = coalesced(inst, render);
     inst.update = update;
     inst.trial = trial;
     inst.noise = noise;

@@ -9,7 +9,7 @@
  *   x_{t+1} = (1 - a) x_t + a (J tanh(x_t) + B u_t + b + eta_t)
  *   r_t = tanh(x_{t+1}),  z_t = W r_t + b_out      (t = 0 .. T-1)
  * Oscillator (setdyn.oscillator):
- *   f(t) = A sin(2 pi t / T + sum of the kicks of the pulses with onset <= t) - offset
+ *   f(t) = A sin(2 pi t / T + phi0 + sum of the kicks of the pulses with onset + delay <= t) - offset
  */
 (function () {
   "use strict";
@@ -201,21 +201,46 @@
   }
 
   function wrap360(deg) { return ((deg % 360) + 360) % 360; }
-  function wrap180(deg) { const w = wrap360(deg); return w > 180 ? w - 360 : w; }
+  function wrap180(deg) { const w = wrap360(deg); return w >= 180 ? w - 360 : w; } // [-180, 180), as setdyn.numerics.wrap_deg
 
   /**
-   * Phases (deg) at the end of the trial: without kicks (the valid phase), after each pulse,
-   * and the verdict: valid iff the kicks add up to within task.valid_tolerance_deg (60) of a whole turn
-   * (the final phase equals the valid phase in the paper's automaton, where kicks are 0, +-120).
+   * The kicks (deg; green, purple, red) as a Z3 code, as setdyn.viz.explorers.data.kick_code:
+   * kick_i = c + 120 s_i + e_i with the common offset c (circular mean of the kicks modulo 120),
+   * the steps s_i and the deviations e_i centred to sum to 0. isZ3Code: the steps are a permutation
+   * and every |e_i| < toleranceDeg / 3, exactly when the verdict below is the SET rule for all 27 sequences.
+   */
+  function kickCode(kicks, toleranceDeg) {
+    let re = 0, im = 0;
+    kicks.forEach(function (k) { re += Math.cos(3 * k * DEG); im += Math.sin(3 * k * DEG); });
+    let c = Math.atan2(im / 3, re / 3) / DEG / 3;
+    c -= 120 * Math.round(c / 120); // in [-60, 60): one of the three equivalent offsets
+    const steps = kicks.map(function (k) { return ((Math.round(wrap180(k - c) / 120) % 3) + 3) % 3; });
+    const resid = kicks.map(function (k, i) { return wrap180(wrap180(k - c) - 120 * steps[i]); });
+    const shift = (resid[0] + resid[1] + resid[2]) / 3;
+    const dev = resid.map(function (r) { return r - shift; });
+    const isZ3Code = new Set(steps).size === 3 && Math.max.apply(null, dev.map(Math.abs)) < toleranceDeg / 3;
+    return { commonOffset: wrap180(c + shift), steps: steps, deviation: dev, isZ3Code: isZ3Code };
+  }
+
+  /**
+   * Phases (deg) at the end of the trial, as setdyn.viz.explorers.data.oscillator_phase: without kicks
+   * (the free phase), after each pulse, the valid phase (free phase + k_G + k_P + k_R: what every SET
+   * adds when the kicks form a Z3 code) and the verdict: valid iff the final phase is within
+   * task.valid_tolerance_deg (60) of the valid phase, "no code" when the kicks are not a Z3 code.
    */
   function oscillatorPhase(p, seq, tEndMs, toleranceDeg) {
-    const validPhase = wrap360((p.phase0_deg || 0) + 360 * tEndMs / p.period_ms);
-    const path = [validPhase];
+    const k = p.kicks_deg;
+    const freePhase = wrap360((p.phase0_deg || 0) + 360 * tEndMs / p.period_ms);
+    const validPhase = wrap360(freePhase + k[0] + k[1] + k[2]);
+    const path = [freePhase];
     let sum = 0;
-    seq.forEach(function (c) { sum += p.kicks_deg[c]; path.push(wrap360(validPhase + sum)); });
-    const offBy = wrap180(sum);
-    return { validPhase: validPhase, path: path, finalPhase: path[path.length - 1], offBy: offBy,
-      verdict: Math.abs(offBy) < toleranceDeg ? "valid" : "invalid" };
+    seq.forEach(function (c) { sum += k[c]; path.push(wrap360(freePhase + sum)); });
+    const finalPhase = path[path.length - 1];
+    const offBy = wrap180(finalPhase - validPhase);
+    const code = kickCode(k, toleranceDeg);
+    const phaseVerdict = Math.abs(offBy) < toleranceDeg ? "valid" : "invalid";
+    return { freePhase: freePhase, validPhase: validPhase, path: path, finalPhase: finalPhase, offBy: offBy,
+      code: code, phaseVerdict: phaseVerdict, verdict: code.isZ3Code ? phaseVerdict : "no code" };
   }
 
   function rSquared(model, target) {
@@ -231,6 +256,6 @@
     DEG: DEG, decodeFloat32: decodeFloat32, makeNet: makeNet, readout: readout, mulberry32: mulberry32,
     normals: normals, simulate: simulate, project: project, answer: answer, isValidSet: isValidSet,
     checkOnsets: checkOnsets, stimulus: stimulus, oscillator: oscillator, fRange: fRange, wrap360:
-    wrap360, wrap180: wrap180, oscillatorPhase: oscillatorPhase, rSquared: rSquared,
+    wrap360, wrap180: wrap180, kickCode: kickCode, oscillatorPhase: oscillatorPhase, rSquared: rSquared,
   };
 })();
