@@ -35,14 +35,14 @@ def pages(explorer_net):
 
 
 def reference_oscillator(t_ms, seq, onsets_ms, amplitude=7.0, period_ms=290.0, offset=1.5,
-                         kicks_deg=(0.0, 120.0, -120.0)):
+                         kicks_deg=(0.0, 120.0, -120.0), kick_delay_ms=10.0):
     """The paper's formula written out: f(t) = A sin(2 pi t / T + kicks so far) - offset, one kick per pulse
-    from its onset on (t, T, onsets in ms; kicks in degrees)."""
+    from 10 ms after its onset on, as the paper's code applies it (t, T, onsets in ms; kicks in degrees)."""
     out = []
     for t in t_ms:
         phase = 2 * np.pi * (t / 1000.0) / (period_ms / 1000.0)
         for c, o in zip(seq, onsets_ms):
-            if t >= o:
+            if t >= o + kick_delay_ms:
                 phase += np.deg2rad(kicks_deg[c])
         out.append(amplitude * np.sin(phase) - offset)
     return np.array(out)

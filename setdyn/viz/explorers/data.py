@@ -61,10 +61,10 @@ from ...model import CTRNN
 
 _PAPER = paper.PAPER_OSCILLATOR
 #: The explorers' parameters for the paper's hand-set oscillator (:data:`setdyn.paper.PAPER_OSCILLATOR`),
-#: with the two extra knobs of the explorers at their neutral values (no starting phase, no kick delay).
+#: with no starting phase and the kick landing 10 ms after the onset, as in the paper's code.
 PAPER_PARAMS: dict[str, Any] = {"amplitude": _PAPER["amplitude"], "period_ms": _PAPER["period_ms"],
                                 "offset": _PAPER["offset"], "kicks_deg": list(_PAPER["kicks_deg"]),
-                                "phase0_deg": 0.0, "kick_delay_ms": 0.0}
+                                "phase0_deg": 0.0, "kick_delay_ms": _PAPER["kick_delay_ms"]}
 #: The oscillator calls a trial valid when its kicks add up to within this angle of a whole turn (degrees):
 #: half the distance between two states of the Z3 automaton.
 VALID_TOLERANCE_DEG = 60.0
