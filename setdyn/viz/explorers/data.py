@@ -50,7 +50,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ... import paper, task
+from ... import paper, task, validate
 from ...model import CTRNN
 
 _PAPER = paper.PAPER_OSCILLATOR
@@ -59,6 +59,11 @@ _PAPER = paper.PAPER_OSCILLATOR
 PAPER_PARAMS: dict[str, Any] = {"amplitude": _PAPER["amplitude"], "period_ms": _PAPER["period_ms"],
                                 "offset": _PAPER["offset"], "kicks_deg": list(_PAPER["kicks_deg"]),
                                 "phase0_deg": 0.0, "kick_delay_ms": 0.0}
+#: The range of each explorer slider (the static page's and the ipywidgets'); a starting value outside
+#: it would show as the slider's end, so :func:`explorer_params` refuses it.
+SLIDER_RANGES: dict[str, tuple[float, float]] = {"amplitude": (0.0, 15.0), "period_ms": (100.0, 600.0),
+                                                 "offset": (-10.0, 10.0), "kicks_deg": (-180.0, 180.0),
+                                                 "phase0_deg": (-180.0, 180.0), "kick_delay_ms": (0.0, 60.0)}
 #: The oscillator calls a trial valid when its kicks add up to within this angle of a whole turn (degrees):
 #: half the distance between two states of the Z3 automaton.
 VALID_TOLERANCE_DEG = 60.0
@@ -121,7 +126,15 @@ class OscillatorPhase:
 def oscillator_phase(sequence: Sequence[int], period_ms: float = _PAPER["period_ms"],
                      kicks_deg: Sequence[float] = _PAPER["kicks_deg"], phase0_deg: float = 0.0,
                      t_end_ms: float = TRIAL_MS, **_: Any) -> OscillatorPhase:
-    """Final phase of the oscillator and its verdict: valid iff the kicks sum to within 60 deg of 0 mod 360."""
+    """Final phase of the oscillator and its verdict: valid iff the kicks sum to within 60 deg of 0 mod 360.
+
+    sequence: colours 0, 1, 2 (or names/letters; -1 and 3 are refused); period_ms and t_end_ms
+    finite and > 0; kicks_deg three finite numbers."""
+    sequence = validate.colors(sequence, "sequence")
+    period_ms = validate.positive(period_ms, "period_ms")
+    t_end_ms = validate.positive(t_end_ms, "t_end_ms")
+    phase0_deg = validate.finite(phase0_deg, "phase0_deg")
+    kicks_deg = _three(kicks_deg)
     valid = (phase0_deg + 360.0 * t_end_ms / period_ms) % 360.0
     path, total = [valid], 0.0
     for c in sequence:
@@ -321,15 +334,34 @@ def params_from_fit(fit: Any) -> dict[str, Any]:
 
 def explorer_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Oscillator parameters for an explorer: the paper's (:data:`PAPER_PARAMS`) updated by ``params``,
-    as floats (ValueError on an unknown name or a kick count other than 3)."""
+    as floats (ValueError on an unknown name, a kick count other than 3, or a value that is not a
+    finite number inside its slider's range, :data:`SLIDER_RANGES`: NaN or a period of -290 ms is
+    refused here instead of giving a blank page or a slider at its end)."""
     p = {**PAPER_PARAMS, **(params or {})}
     unknown = set(p) - set(PAPER_PARAMS)
     if unknown:
         raise ValueError(f"unknown oscillator parameters {sorted(unknown)}; accepted: {sorted(PAPER_PARAMS)}")
-    p = {k: (float(v) if k != "kicks_deg" else [float(x) for x in v]) for k, v in p.items()}
-    if len(p["kicks_deg"]) != 3:
-        raise ValueError("kicks_deg needs one kick per colour (green, purple, red)")
-    return p
+    out: dict[str, Any] = {}
+    for k, v in p.items():
+        out[k] = [_in_range(x, f"kicks_deg[{i}]", "kicks_deg") for i, x in enumerate(_three(v))] \
+            if k == "kicks_deg" else _in_range(v, k, k)
+    return out
+
+
+def _three(kicks: Sequence[float]) -> tuple[float, ...]:
+    """One finite kick per colour (green, purple, red)."""
+    items = list(np.asarray(kicks).tolist()) if hasattr(kicks, "dtype") else list(kicks)
+    if len(items) != len(paper.COLORS):
+        raise ValueError(f"kicks_deg needs one kick per colour (green, purple, red), got {kicks!r}")
+    return tuple(validate.finite(x, f"kicks_deg[{i}]") for i, x in enumerate(items))
+
+
+def _in_range(value: Any, name: str, slider: str) -> float:
+    lo, hi = SLIDER_RANGES[slider]
+    x = validate.finite(value, name)
+    if not lo <= x <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g} (the explorer's slider), got {x:g}")
+    return x
 
 
 def oscillator_explorer_data(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGP",
