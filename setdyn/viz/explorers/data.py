@@ -106,7 +106,7 @@ def oscillator(t_ms: np.ndarray, sequence: Sequence[int], onsets_ms: Sequence[fl
     """The handcrafted oscillator of one trial at times t (ms): :func:`setdyn.oscillator.handcrafted`."""
     from ...analysis.oscillator import handcrafted
 
-    seq = np.asarray(list(sequence), dtype=np.int64).reshape(1, -1)
+    seq = np.asarray(validate.colors(sequence, "sequence"), dtype=np.int64).reshape(1, -1)  # 0-2: no -1
     ons = np.asarray(list(onsets_ms), dtype=float).reshape(1, -1)
     return handcrafted(t_ms, ons, seq, amplitude=amplitude, period_ms=period_ms, offset=offset,
                        kicks_deg=kicks_deg, phase0_deg=phase0_deg, kick_delay_ms=kick_delay_ms)[0]
