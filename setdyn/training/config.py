@@ -69,7 +69,7 @@ class TrainConfig:
     test_onset_seed: int = paper.TEST_ONSET_SEED  #: onsets of the 27-trial test set
     fresh_onset_seed: int = paper.FRESH_ONSET_SEED  #: onsets of the generalisation set (27 x fresh_draws)
     fresh_draws: int = paper.FRESH_DRAWS
-    eval_noise_seed: int = 99  #: noise for the noisy evaluations
+    eval_noise_seed: int = paper.EVAL_NOISE_SEED  #: noise for the noisy evaluations
 
     def __post_init__(self) -> None:
         self.check()

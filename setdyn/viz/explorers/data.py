@@ -50,8 +50,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ... import paper, task, validate
-from ...model import CTRNN
+from ... import paper, task, validate, weights
+from ...model import CTRNN, float64_copy
 
 _PAPER = paper.PAPER_OSCILLATOR
 #: The explorers' parameters for the paper's hand-set oscillator (:data:`setdyn.paper.PAPER_OSCILLATOR`),
@@ -243,7 +243,7 @@ _NETWORKS: dict[tuple, ExplorerNetwork] = {}
 
 def _model_digest(model: CTRNN) -> str:
     h = hashlib.sha256()
-    for k in ("J", "B", "b", "W", "b_out", "x0", "colors"):
+    for k in weights.TENSOR_NAMES:
         h.update(getattr(model, k).detach().to(torch.float64).numpy().tobytes())
     return h.hexdigest()
 
@@ -257,21 +257,13 @@ def explorer_network(model: CTRNN | None = None, train_seed: int | None = None,
     ``angle_deg`` the rPC1 rotation (default: :func:`setdyn.analysis.best_rotation`).
     Cached per weights, seed and angle.
     """
-    if model is None:
-        from ... import weights
-
-        model = weights.load()
-        if train_seed is None:
-            train_seed = int(weights.load_meta()["config"]["seed"])
-    elif train_seed is None:
-        raise ValueError("give train_seed (the seed of setdyn.task.training_set the model was trained on) "
-                         "for a model other than the shipped one")
+    model, train_seed = weights.model_and_training_seed(model, train_seed)
     key = (_model_digest(model), int(train_seed), angle_deg)
     if key in _NETWORKS:
         return _NETWORKS[key]
     from ... import analysis
 
-    m64 = _as_float64(model)
+    m64 = float64_copy(model)
     pca = analysis.training_pca(m64, seed=int(train_seed))
     mean, comps = pca.pca.mean_.copy(), pca.pca.components_[:2].copy()
     explained = np.asarray(pca.explained_variance_ratio[:2], dtype=float)
@@ -283,16 +275,6 @@ def explorer_network(model: CTRNN | None = None, train_seed: int | None = None,
     net = ExplorerNetwork(m64, int(train_seed), mean, comps, explained, angle, ends, valid, end_class, radius)
     _NETWORKS[key] = net
     return net
-
-
-def _as_float64(model: CTRNN) -> CTRNN:
-    if model.J.dtype == torch.float64:
-        return model.eval()
-    m = CTRNN(model.colors.detach(), n_units=model.n_units, alpha=model.alpha, dtype=torch.float64)
-    with torch.no_grad():
-        for k in ("J", "B", "b", "W", "b_out", "x0"):
-            getattr(m, k).copy_(getattr(model, k).detach().to(torch.float64))
-    return m.eval()
 
 
 # --------------------------------------------------------------------------- exported data
@@ -316,7 +298,7 @@ def task_json() -> dict[str, Any]:
 def network_json(net: ExplorerNetwork) -> dict[str, Any]:
     """The network for the page: float32 weights (base64, little-endian), PCA basis and rotation."""
     m = net.model
-    t = {k: getattr(m, k).detach().numpy() for k in ("J", "B", "b", "W", "b_out", "x0", "colors")}
+    t = {k: getattr(m, k).detach().numpy() for k in weights.TENSOR_NAMES}
     return {"n": int(m.n_units), "d": int(t["B"].shape[1]), "alpha": float(m.alpha),
             **{k: float32_base64(v) for k, v in t.items()},
             "pca_mean": float32_base64(net.pca_mean), "pca_components": float32_base64(net.pca_components),
