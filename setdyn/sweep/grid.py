@@ -47,7 +47,7 @@ def parse_seeds(text: str) -> list[int]:
     return sorted(set(out), key=out.index)
 
 
-def parse_floats(text: str) -> list[float]:
+def parse_floats(text: str, name: str = "the list") -> list[float]:
     """Finite numbers from text: '1.0,0.5,0.1' -> [1.0, 0.5, 0.1]; 'nan' and 'inf' are refused."""
     try:
         vals = [float(x) for x in str(text).split(",") if x.strip()]
@@ -55,7 +55,7 @@ def parse_floats(text: str) -> list[float]:
         raise ValueError(f"expected comma-separated finite numbers, got {text!r}") from None
     if not vals:
         raise ValueError(f"expected comma-separated finite numbers, got {text!r}")
-    return [validate.finite(v, f"each number of {text!r}") for v in vals]
+    return [validate.finite(v, f"{name}: each number of {text!r}") for v in vals]
 
 
 def parse_cell_seeds(spec: str) -> tuple[tuple[float, float], list[int]]:
