@@ -28,6 +28,7 @@ import torch
 
 from . import validate, weights
 from .errors import CliError
+from .model import float64_copy
 from .output import check_out as _check_out
 from .output import locked_out as _locked_out
 from .model import ACTIVATIONS
@@ -56,8 +57,7 @@ def _train_and_judge(cfg_dict: dict[str, Any], progress: bool = False, engine: s
     epochs = checkpoint_epochs(checkpoints, cfg.max_epochs) if checkpoints is not None else None
     res = train(cfg, progress=progress, engine=engine, checkpoints=epochs)
     acc = evaluate_all(res.model, cfg)
-    cyc = oscillation_test(res.model.double())
-    res.model.float()
+    cyc = oscillation_test(float64_copy(res.model))
     passed = all(acc[k] >= v for k, v in ACCEPT.items()) and cyc.is_limit_cycle and cyc.oscillates_in_trial
     return {"config": cfg.to_dict(), "history": res.history, "accuracy": acc, "epochs": len(res.history["train_loss"]),
             "seconds": res.seconds, "stopped_early": res.stopped_early, "engine": res.engine,

@@ -101,6 +101,8 @@ FRESH_DRAWS = 20
 #: seed of the held-out trials the oscillator fit is scored on (27 x 4 draws)
 HELDOUT_ONSET_SEED = 4242
 HELDOUT_DRAWS = 4
+#: seed of the recurrent noise of the noisy accuracies measured during and after training
+EVAL_NOISE_SEED = 99
 #: offset added to a network's seed for the fresh trials of the mechanism classifier
 MECHANISM_SEED_OFFSET = 4242
 #: offset added to a network's seed for the trials of an automaton check

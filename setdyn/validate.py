@@ -9,11 +9,12 @@ Kinds of input
 --------------
 * :func:`codes`: stimulus codes per step, -1 (no input) or 0, 1, 2 (green, purple, red).
 * :func:`color`: one colour, as an index 0-2, a name ('green') or a letter ('G').
+* :func:`pulses`: colours (-1 no pulse) and onset steps of a batch of trials, checked together.
 * :func:`onsets`: onset steps of the pulses (whole steps of 10 ms inside the trial,
   by default inside the task's onset window and at least 5 steps apart).
 * :func:`finite`: a finite number of any sign (a phase, an offset, a kick in degrees).
 * :func:`positive`: a finite number > 0 (a period in ms, an amplitude, alpha).
-* :func:`non_negative`: a finite number >= 0 (a noise std).
+* :func:`non_negative`: a finite number >= 0 (a noise std); :func:`non_negatives`: an array of them.
 * :func:`probability`: a finite number in [0, 1].
 * :func:`whole`: an integer in a range (a number of epochs, workers, units).
 * :func:`seed`: a seed for NumPy and PyTorch generators, 0 .. 2**32 - 1.
@@ -68,6 +69,20 @@ def _as_array(values: Any) -> np.ndarray:
     return np.asarray(values)
 
 
+def _whole_array(values: Any, name: str, accepted: str) -> np.ndarray:
+    """values (any shape) as an int64 array of whole numbers: integer arrays as they are, float arrays
+    only when every element is a whole number; booleans, strings and objects are refused."""
+    arr = _as_array(values)
+    kind = arr.dtype.kind
+    if kind == "b" or kind not in "iuf":
+        raise ValueError(f"{name} must be integers, {accepted}; got an array of {arr.dtype}")
+    if kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(arr)) if arr.size else np.zeros(0, bool)
+        if bad.any():
+            raise ValueError(f"{name} must be whole numbers, {accepted}; got {float(arr[bad].flat[0])}")
+    return arr.astype(np.int64)
+
+
 def codes(values: Any, name: str = "stimulus codes") -> np.ndarray:
     """Stimulus codes (any shape) as an int64 array; every element must be -1, 0, 1 or 2.
 
@@ -75,19 +90,46 @@ def codes(values: Any, name: str = "stimulus codes") -> np.ndarray:
     element is a whole number (so 2.0 is accepted, 2.9, 0.7 and NaN are refused);
     booleans, strings and objects are refused.
     """
-    arr = _as_array(values)
-    kind = arr.dtype.kind
-    if kind == "b" or kind not in "iuf":
-        raise ValueError(f"{name} must be integers, {_CODES_TEXT}; got an array of {arr.dtype}")
-    if kind == "f":
-        bad = ~np.isfinite(arr) | (arr != np.round(arr)) if arr.size else np.zeros(0, bool)
-        if bad.any():
-            raise ValueError(f"{name} must be whole numbers, {_CODES_TEXT}; got {float(arr[bad].flat[0])}")
-    out = arr.astype(np.int64)
+    out = _whole_array(values, name, _CODES_TEXT)
     if out.size and (out.min() < paper.NO_INPUT or out.max() > len(paper.COLORS) - 1):
         wrong = out[(out < paper.NO_INPUT) | (out > len(paper.COLORS) - 1)].flat[0]
         raise ValueError(f"{name} must be {_CODES_TEXT}; got {int(wrong)}")
     return out
+
+
+def pulses(colors: Any, onsets: Any, n_steps: int, pulse_steps: int = paper.PULSE_STEPS,
+           name: str = "pulses") -> tuple[np.ndarray, np.ndarray]:
+    """Pulses of a batch of trials as (colours, onset steps), both int64 arrays of shape B x n.
+
+    A colour is -1 (no pulse) or 0, 1, 2; the onset of every present pulse is a whole step
+    with its whole pulse inside the n_steps-step trial (0 .. n_steps - pulse_steps): an onset
+    of -1 is not wrapped to the last step. Onsets of absent pulses are not read.
+    """
+    col = np.atleast_2d(codes(colors, f"{name}: colours"))
+    ons = np.atleast_2d(_whole_array(onsets, f"{name}: onset steps",
+                                     f"0 .. {n_steps - pulse_steps} (10 ms steps)"))
+    if ons.shape != col.shape:
+        raise ValueError(f"{name}: onsets {ons.shape} and colours {col.shape} must have the same shape "
+                         "(trials x pulses)")
+    present = col >= 0
+    bad = present & ((ons < 0) | (ons + pulse_steps > n_steps))
+    if bad.any():
+        raise ValueError(f"{name}: the pulse at onset step {int(ons[bad].flat[0])} does not fit in the trial: "
+                         f"accepted onsets 0..{n_steps - pulse_steps} for {n_steps} steps and "
+                         f"{pulse_steps}-step pulses")
+    return col, ons
+
+
+def non_negatives(values: Any, name: str) -> np.ndarray:
+    """A number or an array of finite numbers >= 0 (e.g. one noise std per trial) as a float array."""
+    arr = _as_array(values)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be finite numbers >= 0, got an array of {arr.dtype}")
+    arr = arr.astype(float)
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        raise ValueError(f"{name} must be finite numbers >= 0, got {float(arr[bad].flat[0])}")
+    return arr
 
 
 def color(value: Any, name: str = "colour") -> int:

@@ -50,6 +50,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
+from . import paper
 from .model import ACTIVATIONS, CTRNN
 
 FORMAT = "setdyn-ctrnn"
@@ -343,6 +344,20 @@ def _warn_if_stale_copy(path: Path, digest: str) -> None:
                       f"two files?); the record inside {path.name} is used", stacklevel=3)
 
 
+def model_and_training_seed(model: CTRNN | None, train_seed: int | None) -> tuple[CTRNN, int]:
+    """(model, seed of its training set): the shipped model (float64) and its recorded config seed when
+    model is None; otherwise the given model with the given seed (ValueError when it is missing: the
+    training set of another model cannot be guessed)."""
+    if model is None:
+        model = load()
+        if train_seed is None:
+            train_seed = int(load_meta()["config"]["seed"])
+    elif train_seed is None:
+        raise ValueError("give train_seed (the seed of setdyn.task.training_set the model was trained on) "
+                         "for a model other than the shipped one")
+    return model, int(train_seed)
+
+
 def load_meta(path: str | Path = PRETRAINED) -> dict[str, Any]:
     """The record of a weight file (config, history, accuracy, machine...), checked.
 
@@ -376,7 +391,7 @@ def load(path: str | Path = PRETRAINED, dtype: torch.dtype = torch.float64) -> C
         raise WeightFileError(f"{path}: activation {activation!r}; accepted: {', '.join(ACTIVATIONS)}")
     model = CTRNN(tensors["colors"], n_units=n, alpha=alpha, dtype=dtype, activation=activation)
     with torch.no_grad():
-        for k in ("J", "B", "b", "W", "b_out", "x0"):
+        for k in paper.PARAM_NAMES:
             getattr(model, k).copy_(tensors[k].to(dtype))
     model.eval()
     return model

@@ -72,11 +72,21 @@ def test_chapter_2_accuracies_are_the_shipped_models(glued, meta):
     assert g["n_fresh"] == 27 * g["fresh_draws"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: chapter 2 says the retrained losses are the shipped history's "
-                   "'bit for bit' but shows a difference of 0.023 (retrained with another engine); strict, so "
-                   "this fails as soon as the chapter is made true and the mark must then go")
-def test_chapter_2_retraining_reproduces_the_shipped_history(glued):
-    assert glued["02_model"]["retrain_max_diff"] == 0
+def test_chapter_2_retraining_wording_is_chosen_by_its_numbers(glued):
+    """'bit for bit' only when the retrained losses equal the shipped history exactly; otherwise the
+    sentence names the first epoch's difference and says why (another kind of machine)."""
+    g = glued["02_model"]
+    wording = g["retrain_wording"]
+    assert g["retrain_engine"] == "autograd"  # the shipped file records no engine: it predates the choice
+    assert 0 <= g["retrain_first_diff"] <= g["retrain_max_diff"]
+    if g["retrain_max_diff"] == 0:
+        assert "bit for bit" in wording
+    else:
+        assert "bit for bit" not in wording
+        assert f"within {g['retrain_first_diff']:.1g} at the first epoch" in wording
+        assert f"largest difference {g['retrain_max_diff']:.1g}" in wording
+        assert "CPU kind differs" in wording or "kind of machine that trained it" in wording
+        assert g["retrain_max_diff"] < 1e-5  # float32 rounding, not another engine (0.023 before)
 
 
 def test_chapter_3_output_ends_as_trained_and_oscillates(glued):

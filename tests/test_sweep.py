@@ -49,7 +49,7 @@ def test_the_paper_cell_comes_first_and_bad_cells_are_refused():
     assert [(c.alpha, c.noise_std) for c in cfgs[:2]] == [grid.PAPER_CELL] * 2 and len(cfgs) == 8
     with pytest.raises(ValueError, match=r"alpha = dt/tau must be in \(0, 1\]"):
         grid.configs([0], [1.5], [0.1])
-    with pytest.raises(ValueError, match="noise std must be >= 0"):
+    with pytest.raises(ValueError, match="noise std must be a finite number >= 0"):
         grid.configs([0], [1.0], [-0.1])
     with pytest.raises(ValueError, match="positive number of epochs"):
         grid.configs([0], [1.0], [0.1], epochs=0)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from scipy.optimize import least_squares
 
-from .. import paper, task
+from .. import paper, task, validate
 from ..model import Run
 from ..numerics import jsonable, r_squared, wrap_deg
 from .pca import TrainingPCA, rpc1
@@ -46,11 +46,16 @@ _PAPER = paper.PAPER_OSCILLATOR
 
 
 def _pulse_arrays(onsets_ms: np.ndarray | Sequence, colors: np.ndarray | Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """(B x n) float onsets and int colours; -1 colour (or NaN onset) marks an absent pulse."""
+    """(B x n) float onsets and int colours; -1 colour (or NaN onset) marks an absent pulse.
+
+    Colours must be -1, 0, 1, 2 (:func:`setdyn.validate.codes`: 3 or 99 is refused, not read as
+    red) and every present pulse's onset a finite number of ms."""
+    col = np.atleast_2d(validate.codes(colors, "pulse colours"))
     ons = np.atleast_2d(np.asarray(onsets_ms, dtype=float))
-    col = np.atleast_2d(np.asarray(colors, dtype=np.int64))
     if ons.shape != col.shape:
         raise ValueError(f"onsets {ons.shape} and colours {col.shape} must have the same shape (trials x pulses)")
+    if np.isinf(ons[col >= 0]).any():
+        raise ValueError("pulse onsets must be finite times in ms (NaN marks an absent pulse), got inf")
     return ons, col
 
 
@@ -82,11 +87,24 @@ def handcrafted(t_ms: np.ndarray, onsets_ms: np.ndarray | Sequence, colors: np.n
     10 ms after the onset as in the paper's code: at t = 10 .. 500 ms this is the
     reference's curve sample for sample.
     """
+    amplitude = validate.positive(amplitude, "amplitude")
+    period_ms = validate.positive(period_ms, "period_ms")
+    offset, phase0_deg = validate.finite(offset, "offset"), validate.finite(phase0_deg, "phase0_deg")
+    kick_delay_ms = validate.non_negative(kick_delay_ms, "kick_delay_ms")
+    kicks_deg = _kicks(kicks_deg)
     t = np.asarray(t_ms, dtype=float)
     kicks = np.deg2rad(np.asarray(kicks_deg, dtype=float))
     phase = 2 * np.pi * t[None, :] / period_ms + np.deg2rad(phase0_deg) + kick_sum(t, onsets_ms, colors, kicks,
                                                                                   kick_delay_ms)
     return amplitude * np.sin(phase) - offset
+
+
+def _kicks(values: Sequence[float], name: str = "kicks_deg") -> tuple[float, ...]:
+    """Three finite numbers, one per colour (green, purple, red)."""
+    items = list(np.asarray(values).tolist()) if hasattr(values, "dtype") else list(values)
+    if len(items) != len(paper.COLORS):
+        raise ValueError(f"{name} must be {len(paper.COLORS)} numbers (green, purple, red), got {values!r}")
+    return tuple(validate.finite(k, f"{name}[{i}]") for i, k in enumerate(items))
 
 
 class PlanarOscillator:
@@ -123,16 +141,16 @@ class PlanarOscillator:
                  phase0_deg: float = 0.0, radius0: float = 1.0, amplitude: float = _PAPER["amplitude"],
                  offset: float = _PAPER["offset"], dt_ms: float = task.DT_MS, pulse_steps: int = task.PULSE_STEPS,
                  trial_steps: int = task.N_STEPS, dtype: torch.dtype = torch.float64) -> None:
-        if not 0.0 < contraction <= 1.0:
-            raise ValueError(f"contraction per step must be in (0, 1], got {contraction}")
-        if period_ms <= 0:
-            raise ValueError(f"period_ms must be positive, got {period_ms}")
-        self.period_ms = float(period_ms)
-        self.kicks_deg = tuple(float(k) for k in kicks_deg)
-        self.radial_kicks = tuple(float(k) for k in radial_kicks)
-        self.contraction = float(contraction)
-        self.amplitude, self.offset = float(amplitude), float(offset)
-        self.dt_ms = float(dt_ms)
+        self.contraction = validate.positive(contraction, "contraction per step", upper=1.0)
+        self.period_ms = validate.positive(period_ms, "period_ms")
+        self.kicks_deg = _kicks(kicks_deg)
+        self.radial_kicks = _kicks(radial_kicks, "radial_kicks")
+        self.amplitude = validate.positive(amplitude, "amplitude")
+        self.offset = validate.finite(offset, "offset")
+        self.dt_ms = validate.positive(dt_ms, "dt_ms")
+        phase0_deg, radius0 = validate.finite(phase0_deg, "phase0_deg"), validate.non_negative(radius0, "radius0")
+        pulse_steps = validate.whole(pulse_steps, "pulse_steps", 1)
+        trial_steps = validate.whole(trial_steps, "trial_steps", 1)
         self.alpha = 1.0
         self.omega = 2 * np.pi * dt_ms / period_ms  #: rad per step
         phi0 = np.deg2rad(phase0_deg)
@@ -183,9 +201,11 @@ class PlanarOscillator:
         noise_std adds N(0, noise_std) to both drive components every step
         (phase noise in rad and radial noise).
         """
-        codes = torch.as_tensor(np.asarray(codes), dtype=torch.long)
+        codes = torch.as_tensor(validate.codes(codes))
         if codes.ndim == 1:
             codes = codes[None]
+        noise_std = validate.non_negative(noise_std, "noise_std")
+        x0_noise_std = validate.non_negative(x0_noise_std, "x0_noise_std")
         drive = self._table[codes]
         if noise_std > 0:
             drive = drive + noise_std * torch.randn(drive.shape, generator=generator, dtype=drive.dtype)

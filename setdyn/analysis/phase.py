@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import task
+from .. import task, validate
 from ..numerics import jsonable, wrap_deg
 from .circular import circular_mean_deg, circular_std_deg
 from .curve import fit_closed_curve, fourier_basis, phase_on_curve
@@ -225,11 +225,11 @@ def trial_phases(system: DynamicalSystem, ref: PhaseReference, colors: np.ndarra
     trial; the phase read-out (relaxation onto the cycle) is noise-free.
     pulses=False skips the phases after each pulse (after_deg, kicks_deg NaN).
     """
-    colors = np.atleast_2d(np.asarray(colors, dtype=np.int64))
-    onsets = np.atleast_2d(np.asarray(onsets, dtype=np.int64))
+    pulse_steps = validate.whole(pulse_steps, "pulse_steps", 1)
+    colors, onsets = validate.pulses(colors, onsets, 10 ** 9, pulse_steps)  # no trial length yet: onsets >= 0
     present = colors >= 0
     last = int((np.where(present, onsets, 0) + pulse_steps).max()) if present.any() else 0
-    n_steps = max(n_steps or task.N_STEPS, last)
+    n_steps = max(task.N_STEPS if n_steps is None else validate.whole(n_steps, "n_steps", 1), last)
     codes = stimulus_codes(colors, onsets, n_steps, pulse_steps)
     keep = np.where(present, onsets + pulse_steps, -1)
     g = torch.Generator().manual_seed(seed)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Protocol, TypeVar
 import numpy as np
 import torch
 
-from .. import paper, task
+from .. import paper, task, validate
 from ..model import CTRNN
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,15 +110,21 @@ def simulate(system: DynamicalSystem, codes: np.ndarray | torch.Tensor, keep: np
     x_init : array of shape (N,) or (batch, N), optional
         Initial states (default x0).
     noise_std : float or array of shape (batch,)
-        Std of the drive noise per step (scalar or one per trial).
+        Std of the drive noise per step (scalar or one per trial), finite and >= 0.
+
+    Codes are checked by :func:`setdyn.validate.codes` (-1, 0, 1, 2 only) and noise_std by
+    :func:`setdyn.validate.non_negatives`: anything else is a ValueError, never coerced.
     """
-    c = torch.as_tensor(np.asarray(codes) if not torch.is_tensor(codes) else codes, dtype=torch.long)
+    c = torch.as_tensor(validate.codes(codes))
     if c.ndim == 1:
         c = c[None]
     batch, n_steps = c.shape
     table = input_table(system)
     x = _initial(system, batch, x_init)
-    sigma = torch.as_tensor(np.broadcast_to(np.asarray(noise_std, dtype=float), (batch,)).copy(), dtype=x.dtype)[:, None]
+    sigma = validate.non_negatives(noise_std, "noise_std")
+    if sigma.ndim > 1 or sigma.size not in (1, batch):
+        raise ValueError(f"noise_std must be one number or one per trial ({batch}), got shape {sigma.shape}")
+    sigma = torch.as_tensor(np.broadcast_to(sigma, (batch,)).copy(), dtype=x.dtype)[:, None]
     noisy = bool((sigma > 0).any())
     kept = keep_t = None
     if keep is not None:
@@ -146,7 +152,7 @@ def _store(kept: torch.Tensor, keep: torch.Tensor, t: int, x: torch.Tensor) -> N
 @torch.no_grad()
 def trajectory(system: DynamicalSystem, codes: np.ndarray, x_init: Any = None) -> np.ndarray:
     """All states x_0 .. x_T of a batch of noise-free trials (codes: batch x T): batch x (T+1) x N."""
-    c = np.atleast_2d(np.asarray(codes))
+    c = np.atleast_2d(validate.codes(codes))
     table = input_table(system)
     x = _initial(system, len(c), x_init)
     out = [x]
@@ -225,9 +231,11 @@ def decisions(system: DynamicalSystem, x: torch.Tensor) -> tuple[np.ndarray, np.
 
 def stimulus_codes(colors: np.ndarray, onsets: np.ndarray, n_steps: int,
                    pulse_steps: int = task.PULSE_STEPS) -> np.ndarray:
-    """Stimulus codes (B x n_steps) for pulses given as colors, onsets (B x n; -1 = no pulse); any length."""
-    colors = np.atleast_2d(np.asarray(colors, dtype=np.int64))
-    onsets = np.atleast_2d(np.asarray(onsets, dtype=np.int64))
+    """Stimulus codes (B x n_steps) for pulses given as colors, onsets (B x n; colour -1 = no pulse); any length.
+
+    Colours and onsets are checked by :func:`setdyn.validate.pulses` (every present pulse whole
+    inside the trial; ValueError otherwise)."""
+    colors, onsets = validate.pulses(colors, onsets, n_steps, pulse_steps)
     codes = np.full((len(colors), n_steps), task.NO_INPUT, dtype=np.int64)
     b, j = np.nonzero(colors >= 0)
     for s in range(pulse_steps):

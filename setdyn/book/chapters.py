@@ -143,3 +143,47 @@ def paper_oscillator_r2(model: Any, pca: Any, angle_deg: float) -> float:
     held = task.fresh_set(paper.HELDOUT_ONSET_SEED, paper.HELDOUT_DRAWS)
     y_held = analysis.rpc1(pca, analysis.trial_rates(model, held.codes), angle_deg)
     return r_squared(y_held, handcrafted(sample_times(), held.onsets * task.DT_MS, held.colors))
+
+
+def retraining_comparison(meta: dict[str, Any], epochs: int, progress: bool = False) -> dict[str, Any]:
+    """Retrain a weight file's recorded config for `epochs` epochs with the engine it records and
+    compare the losses with its recorded history (chapter 2, "Watch it train").
+
+    The engine is meta["engine"]; a file written before engines were recorded (the shipped one)
+    was trained with autograd (:data:`setdyn.cli.LEGACY_ENGINE`). The wording the chapter shows is
+    chosen here by the numbers: "bit for bit" only when the largest difference is exactly 0;
+    otherwise the first epoch's difference and the reason, from
+    :func:`setdyn.weights.same_machine_kind` of the file's machine record.
+
+    Returns a dict: epochs, engine, recorded and retrained losses (arrays), max_diff,
+    first_epoch_diff, seconds_per_epoch, same_kind (bool), why (text) and wording (a sentence
+    fragment the chapter glues).
+    """
+    from .. import weights
+    from ..cli import LEGACY_ENGINE
+    from ..training import TrainConfig, train
+
+    engine = meta.get("engine") or LEGACY_ENGINE
+    config = TrainConfig.from_dict({**meta["config"], "max_epochs": epochs})
+    run = train(config, progress=progress, engine=engine)
+    recorded = np.asarray(meta["history"]["train_loss"][:epochs], dtype=float)
+    redone = np.asarray(run.history["train_loss"], dtype=float)
+    diff = np.abs(redone - recorded)
+    max_diff, first = float(diff.max()), float(diff[0])
+    same_kind, why = weights.same_machine_kind(meta.get("machine"))
+    if max_diff == 0:
+        wording = (f"are the first {epochs} entries of the shipped training history bit for bit "
+                   "(largest difference 0)")
+    elif same_kind:
+        wording = (f"agree with the shipped history within {first:.1g} at the first epoch and within "
+                   f"{max_diff:.1g} over {epochs} epochs, although this is the kind of machine that trained it")
+    else:
+        unrecorded = "unknown" in why or "records no machine" in why
+        wording = (f"agree with the shipped history within {first:.1g} at the first epoch and drift after "
+                   f"(largest difference {max_diff:.1g} over {epochs} epochs: float32 rounding in the last "
+                   "bits), because this machine's CPU kind differs from the one that trained it"
+                   + (", which its weight file does not record" if unrecorded else f" ({why})"))
+    return {"epochs": epochs, "engine": engine, "recorded": recorded, "retrained": redone,
+            "train_acc_noisy": np.asarray(run.history["train_acc_noisy"], dtype=float),
+            "max_diff": max_diff, "first_epoch_diff": first, "seconds_per_epoch": run.seconds / epochs,
+            "same_kind": same_kind, "why": why, "wording": wording}

@@ -3,8 +3,9 @@
 ``shipped()`` loads ``setdyn/data/pretrained.*`` and returns a :class:`Shipped`; each
 heavier result (the PCA of the training rates, the rPC1 angle, the limit cycle, the phase
 reference, the phase response curve) is computed the first time a chapter asks for it and
-then kept. The calls are exactly those the chapters made before (same functions, same
-arguments), so every number is unchanged.
+then kept; the cycle, phase reference and PRC come from the analysis pipeline's cache
+(:func:`setdyn.analysis.network_analysis`), which makes the same calls with the same
+arguments, so every number is unchanged.
 """
 from __future__ import annotations
 
@@ -71,19 +72,25 @@ class Shipped:
         return self.rotation.best_angle_deg
 
     @cached_property
+    def pipeline(self) -> Any:
+        """The cached per-network chain cycle -> phase reference -> PRC -> code
+        (:func:`setdyn.analysis.network_analysis`), shared with every other caller on these weights."""
+        return analysis.network_analysis(self.model)
+
+    @property
     def cycle(self) -> Any:
         """The input-free limit cycle (:func:`setdyn.analysis.free_run_dynamics`)."""
-        return analysis.free_run_dynamics(self.model)
+        return self.pipeline.cycle
 
-    @cached_property
+    @property
     def reference(self) -> Any:
         """The phase ruler on the cycle (:func:`setdyn.analysis.phase_reference`)."""
-        return analysis.phase_reference(self.model, self.cycle)
+        return self.pipeline.reference
 
-    @cached_property
+    @property
     def prc(self) -> Any:
         """Phase response curve of each colour over the cycle (:func:`setdyn.analysis.phase_response_curve`)."""
-        return analysis.phase_response_curve(self.model, self.reference)
+        return self.pipeline.prc
 
 
 @lru_cache(maxsize=1)

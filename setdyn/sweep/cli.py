@@ -99,9 +99,9 @@ def check_arguments(args: argparse.Namespace) -> None:
             validate.whole(args.epochs, "--epochs", 1, MAX_EPOCHS)
         for s in grid.parse_seeds(args.seeds):
             validate.seed(s, "--seeds")
-        for a in grid.parse_floats(args.alpha):
+        for a in grid.parse_floats(args.alpha, "--alpha"):
             validate.positive(a, "--alpha (dt/tau)", upper=1.0)
-        for n in grid.parse_floats(args.noise):
+        for n in grid.parse_floats(args.noise, "--noise"):
             validate.non_negative(n, "--noise (recurrent noise std)")
         for spec in args.cell_seeds:
             (a, n), seeds = grid.parse_cell_seeds(spec)

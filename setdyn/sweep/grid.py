@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from .. import validate
 from ..model import ACTIVATIONS, check_activation
 from ..training import TrainConfig
 
@@ -80,15 +81,15 @@ def parse_seeds(text: str) -> list[int]:
     return sorted(set(out), key=out.index)
 
 
-def parse_floats(text: str) -> list[float]:
-    """Numbers from text: '1.0,0.5,0.1' -> [1.0, 0.5, 0.1]."""
+def parse_floats(text: str, name: str = "the list") -> list[float]:
+    """Finite numbers from text: '1.0,0.5,0.1' -> [1.0, 0.5, 0.1]; 'nan' and 'inf' are refused."""
     try:
         vals = [float(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"expected comma-separated numbers, got {text!r}") from None
+        raise ValueError(f"expected comma-separated finite numbers, got {text!r}") from None
     if not vals:
-        raise ValueError(f"expected comma-separated numbers, got {text!r}")
-    return vals
+        raise ValueError(f"expected comma-separated finite numbers, got {text!r}")
+    return [validate.finite(v, f"{name}: each number of {text!r}") for v in vals]
 
 
 def parse_cell_seeds(spec: str) -> tuple[tuple[float, float], list[int]]:
@@ -104,11 +105,9 @@ def parse_cell_seeds(spec: str) -> tuple[tuple[float, float], list[int]]:
 def check_cells(alphas: Sequence[float], noises: Sequence[float]) -> None:
     """Raise ValueError unless every alpha is in (0, 1] and every noise std is >= 0."""
     for a in alphas:
-        if not 0 < a <= 1:
-            raise ValueError(f"alpha = dt/tau must be in (0, 1], got {a}")
+        validate.positive(a, "alpha = dt/tau", upper=1.0)
     for n in noises:
-        if not n >= 0:
-            raise ValueError(f"noise std must be >= 0, got {n}")
+        validate.non_negative(n, "noise std")
 
 
 def net_id(cfg: TrainConfig) -> str:

@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +18,7 @@ import pandas as pd
 import torch
 
 from .. import task, weights
+from ..model import float64_copy
 from ..analysis.mechanism import classify, find_fixed_points
 from ..model import CTRNN
 from ..paper import FRESH_ONSET_SEED
@@ -62,7 +62,7 @@ def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws
     trials = task.fresh_set(FRESH_ONSET_SEED, draws=draws)
     frames = []
     for nid, label, model in models:
-        model = copy.deepcopy(model).double()
+        model = float64_copy(model)
         with torch.no_grad():
             rates = model.run(trials.codes).rates.numpy()
             free = model.run(np.full((1, n_free), task.NO_INPUT)).rates[0].numpy()

@@ -14,14 +14,12 @@ passes over the 540-trial training set.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .. import paper, task
+from .. import paper, task, validate
 from ..model import CTRNN, check_activation
 
 #: Every seed is a whole number in [0, SEED_LIMIT): the run's noise generator is seeded with seed + 1
@@ -72,7 +70,7 @@ class TrainConfig:
     test_onset_seed: int = paper.TEST_ONSET_SEED  #: onsets of the 27-trial test set
     fresh_onset_seed: int = paper.FRESH_ONSET_SEED  #: onsets of the generalisation set (27 x fresh_draws)
     fresh_draws: int = paper.FRESH_DRAWS
-    eval_noise_seed: int = 99  #: noise for the noisy evaluations
+    eval_noise_seed: int = paper.EVAL_NOISE_SEED  #: noise for the noisy evaluations
     #: how the onsets of the training, test and fresh trials are drawn (`task.ONSET_GENERATORS`):
     #: "grid" (whole steps; every weight file written before this field existed) or "reference"
     #: (continuous time, as the reference code); a file without the field was trained with "grid"
@@ -83,32 +81,31 @@ class TrainConfig:
 
     def check(self) -> None:
         """Refuse wrong types and values (ValueError naming the field and the accepted values);
-        store NumPy scalars as Python numbers and betas as a tuple. Called on construction."""
+        store NumPy scalars as Python numbers and betas as a tuple. Called on construction.
+
+        Every field is checked by the validator of its kind in :mod:`setdyn.validate`."""
         for name in _SEEDS:
-            setattr(self, name, _whole(name, getattr(self, name), 0, SEED_LIMIT))
+            setattr(self, name, validate.whole(getattr(self, name), name, 0, SEED_LIMIT - 1))
         for name in _COUNTS:
-            setattr(self, name, _whole(name, getattr(self, name), 1, None))
+            setattr(self, name, validate.whole(getattr(self, name), name, 1))
         for name in _NON_NEGATIVE:
-            setattr(self, name, _real(name, getattr(self, name), lambda v: v >= 0, "a finite number >= 0"))
+            setattr(self, name, validate.non_negative(getattr(self, name), name))
         for name in _POSITIVE:
-            setattr(self, name, _real(name, getattr(self, name), lambda v: v > 0, "a finite number > 0"))
+            setattr(self, name, validate.positive(getattr(self, name), name))
         self.activation = check_activation(self.activation)
-        self.alpha = _real("alpha", self.alpha, lambda v: 0 < v <= 1, "a number in (0, 1] (alpha = dt/tau)")
-        self.weight_decay_per_step = _real("weight_decay_per_step", self.weight_decay_per_step,
-                                           lambda v: 0 <= v < 1, "a number in [0, 1)")
+        self.alpha = validate.positive(self.alpha, "alpha (dt/tau)", upper=1.0)
+        self.weight_decay_per_step = _below_one(self.weight_decay_per_step, "weight_decay_per_step")
         for name in _LEVELS:
             value = getattr(self, name)
             if value is not None:
-                setattr(self, name, _real(name, value, lambda v: 0 <= v <= 1,
-                                          "an accuracy in [0, 1], or None (no condition)"))
+                setattr(self, name, validate.probability(value, f"{name} (an accuracy, or None: no condition)"))
         if not isinstance(self.onset_generator, str) or self.onset_generator not in task.ONSET_GENERATORS:
             raise ValueError(f"onset_generator must be one of {', '.join(map(repr, task.ONSET_GENERATORS))}, "
                              f"got {self.onset_generator!r}")
         betas = self.betas
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise ValueError(f"betas must be two numbers in [0, 1) (Adam's decay rates), got {betas!r}")
-        self.betas = tuple(_real(f"betas[{i}]", b, lambda v: 0 <= v < 1, "a number in [0, 1)")
-                           for i, b in enumerate(betas))  # type: ignore[assignment]
+        self.betas = tuple(_below_one(b, f"betas[{i}]") for i, b in enumerate(betas))  # type: ignore[assignment]
 
     @property
     def adamw_weight_decay(self) -> float:
@@ -139,25 +136,12 @@ class TrainConfig:
         return cls(**d)
 
 
-def _whole(name: str, value: Any, low: int, high: int | None) -> int:
-    """`value` as an int in [low, high) (high None: no bound); bools and floats are refused."""
-    accepted = f"a whole number >= {low}" if high is None else f"a whole number in [{low}, {high})"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be {accepted}, got {value!r} ({type(value).__name__})")
-    value = int(value)
-    if value < low or (high is not None and value >= high):
-        raise ValueError(f"{name} must be {accepted}, got {value}")
-    return value
-
-
-def _real(name: str, value: Any, ok: Any, accepted: str) -> float:
-    """`value` as a finite float for which ok(value) holds; bools, strings and NaN/inf are refused."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {accepted}, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value) or not ok(value):
-        raise ValueError(f"{name} must be {accepted}, got {value}")
-    return value
+def _below_one(value: Any, name: str) -> float:
+    """A number in [0, 1) (a decay rate): a probability that is not 1."""
+    x = validate.non_negative(value, name)
+    if x >= 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {x:g}")
+    return x
 
 
 def build_model(cfg: TrainConfig, dtype: torch.dtype = torch.float32) -> CTRNN:

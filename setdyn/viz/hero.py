@@ -91,19 +91,11 @@ def hero_data(model: CTRNN | None = None, *, train_seed: int | None = None, slow
         If the network has no limit cycle, its kicks are not a Z3 code (three
         different steps), or an argument is out of range.
     """
-    if not (isinstance(slowdown, (int, float)) and np.isfinite(slowdown) and slowdown > 0):
-        raise ValueError(f"slowdown must be a positive finite number, got {slowdown!r}")
-    if not (isinstance(n_points, (int, np.integer)) and n_points >= 12):
-        raise ValueError(f"n_points must be an integer >= 12, got {n_points!r}")
-    if model is None:
-        from .. import weights
+    from .. import validate, weights
 
-        model = weights.load()
-        if train_seed is None:
-            train_seed = int(weights.load_meta()["config"]["seed"])
-    elif train_seed is None:
-        raise ValueError("give train_seed (the seed of setdyn.task.training_set the model was trained on) "
-                         "for a model other than the shipped one")
+    slowdown = validate.positive(slowdown, "slowdown")
+    n_points = validate.whole(n_points, "n_points", 12)
+    model, train_seed = weights.model_and_training_seed(model, train_seed)
 
     cycle = analysis.free_run_dynamics(model)
     if cycle.kind != "limit cycle":

@@ -56,8 +56,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ... import paper, task
-from ...model import CTRNN
+from ... import paper, task, validate, weights
+from ...model import CTRNN, float64_copy
 
 _PAPER = paper.PAPER_OSCILLATOR
 #: The explorers' parameters for the paper's hand-set oscillator (:data:`setdyn.paper.PAPER_OSCILLATOR`),
@@ -65,6 +65,11 @@ _PAPER = paper.PAPER_OSCILLATOR
 PAPER_PARAMS: dict[str, Any] = {"amplitude": _PAPER["amplitude"], "period_ms": _PAPER["period_ms"],
                                 "offset": _PAPER["offset"], "kicks_deg": list(_PAPER["kicks_deg"]),
                                 "phase0_deg": 0.0, "kick_delay_ms": _PAPER["kick_delay_ms"]}
+#: The range of each explorer slider (the static page's and the ipywidgets'); a starting value outside
+#: it would show as the slider's end, so :func:`explorer_params` refuses it.
+SLIDER_RANGES: dict[str, tuple[float, float]] = {"amplitude": (0.0, 15.0), "period_ms": (100.0, 600.0),
+                                                 "offset": (-10.0, 10.0), "kicks_deg": (-180.0, 180.0),
+                                                 "phase0_deg": (-180.0, 180.0), "kick_delay_ms": (0.0, 60.0)}
 #: The oscillator calls a trial valid when its kicks add up to within this angle of a whole turn (degrees):
 #: half the distance between two states of the Z3 automaton.
 VALID_TOLERANCE_DEG = 60.0
@@ -107,7 +112,7 @@ def oscillator(t_ms: np.ndarray, sequence: Sequence[int], onsets_ms: Sequence[fl
     """The handcrafted oscillator of one trial at times t (ms): :func:`setdyn.oscillator.handcrafted`."""
     from ...analysis.oscillator import handcrafted
 
-    seq = np.asarray(list(sequence), dtype=np.int64).reshape(1, -1)
+    seq = np.asarray(validate.colors(sequence, "sequence"), dtype=np.int64).reshape(1, -1)  # 0-2: no -1
     ons = np.asarray(list(onsets_ms), dtype=float).reshape(1, -1)
     return handcrafted(t_ms, ons, seq, amplitude=amplitude, period_ms=period_ms, offset=offset,
                        kicks_deg=kicks_deg, phase0_deg=phase0_deg, kick_delay_ms=kick_delay_ms)[0]
@@ -171,7 +176,15 @@ def oscillator_phase(sequence: Sequence[int], period_ms: float = _PAPER["period_
                      t_end_ms: float = TRIAL_MS, **_: Any) -> OscillatorPhase:
     """Final phase of the oscillator and its verdict: valid iff the final phase is within
     :data:`VALID_TOLERANCE_DEG` of the valid phase (free phase + k_G + k_P + k_R), given that the kicks
-    form a Z3 code (:func:`kick_code`); "no code" otherwise."""
+    form a Z3 code (:func:`kick_code`); "no code" otherwise.
+
+    sequence: colours 0, 1, 2 (or names/letters; -1 and 3 are refused); period_ms and t_end_ms
+    finite and > 0; kicks_deg three finite numbers."""
+    sequence = validate.colors(sequence, "sequence")
+    period_ms = validate.positive(period_ms, "period_ms")
+    t_end_ms = validate.positive(t_end_ms, "t_end_ms")
+    phase0_deg = validate.finite(phase0_deg, "phase0_deg")
+    kicks_deg = _three(kicks_deg)
     free = (phase0_deg + 360.0 * t_end_ms / period_ms) % 360.0
     valid = (free + sum(kicks_deg)) % 360.0
     path, total = [free], 0.0
@@ -281,7 +294,7 @@ _NETWORKS: dict[tuple, ExplorerNetwork] = {}
 
 def _model_digest(model: CTRNN) -> str:
     h = hashlib.sha256()
-    for k in ("J", "B", "b", "W", "b_out", "x0", "colors"):
+    for k in weights.TENSOR_NAMES:
         h.update(getattr(model, k).detach().to(torch.float64).numpy().tobytes())
     return h.hexdigest()
 
@@ -295,21 +308,13 @@ def explorer_network(model: CTRNN | None = None, train_seed: int | None = None,
     ``angle_deg`` the rPC1 rotation (default: :func:`setdyn.analysis.best_rotation`).
     Cached per weights, seed and angle.
     """
-    if model is None:
-        from ... import weights
-
-        model = weights.load()
-        if train_seed is None:
-            train_seed = int(weights.load_meta()["config"]["seed"])
-    elif train_seed is None:
-        raise ValueError("give train_seed (the seed of setdyn.task.training_set the model was trained on) "
-                         "for a model other than the shipped one")
+    model, train_seed = weights.model_and_training_seed(model, train_seed)
     key = (_model_digest(model), int(train_seed), angle_deg)
     if key in _NETWORKS:
         return _NETWORKS[key]
     from ... import analysis
 
-    m64 = _as_float64(model)
+    m64 = float64_copy(model)
     pca = analysis.training_pca(m64, seed=int(train_seed))
     mean, comps = pca.pca.mean_.copy(), pca.pca.components_[:2].copy()
     explained = np.asarray(pca.explained_variance_ratio[:2], dtype=float)
@@ -321,17 +326,6 @@ def explorer_network(model: CTRNN | None = None, train_seed: int | None = None,
     net = ExplorerNetwork(m64, int(train_seed), mean, comps, explained, angle, ends, valid, end_class, radius)
     _NETWORKS[key] = net
     return net
-
-
-def _as_float64(model: CTRNN) -> CTRNN:
-    if model.J.dtype == torch.float64:
-        return model.eval()
-    m = CTRNN(model.colors.detach(), n_units=model.n_units, alpha=model.alpha, dtype=torch.float64,
-              activation=model.activation_name)
-    with torch.no_grad():
-        for k in ("J", "B", "b", "W", "b_out", "x0"):
-            getattr(m, k).copy_(getattr(model, k).detach().to(torch.float64))
-    return m.eval()
 
 
 # --------------------------------------------------------------------------- exported data
@@ -355,7 +349,7 @@ def task_json() -> dict[str, Any]:
 def network_json(net: ExplorerNetwork) -> dict[str, Any]:
     """The network for the page: float32 weights (base64, little-endian), PCA basis and rotation."""
     m = net.model
-    t = {k: getattr(m, k).detach().numpy() for k in ("J", "B", "b", "W", "b_out", "x0", "colors")}
+    t = {k: getattr(m, k).detach().numpy() for k in weights.TENSOR_NAMES}
     return {"n": int(m.n_units), "d": int(t["B"].shape[1]), "alpha": float(m.alpha),
             **{k: float32_base64(v) for k, v in t.items()},
             "pca_mean": float32_base64(net.pca_mean), "pca_components": float32_base64(net.pca_components),
@@ -373,15 +367,34 @@ def params_from_fit(fit: Any) -> dict[str, Any]:
 
 def explorer_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Oscillator parameters for an explorer: the paper's (:data:`PAPER_PARAMS`) updated by ``params``,
-    as floats (ValueError on an unknown name or a kick count other than 3)."""
+    as floats (ValueError on an unknown name, a kick count other than 3, or a value that is not a
+    finite number inside its slider's range, :data:`SLIDER_RANGES`: NaN or a period of -290 ms is
+    refused here instead of giving a blank page or a slider at its end)."""
     p = {**PAPER_PARAMS, **(params or {})}
     unknown = set(p) - set(PAPER_PARAMS)
     if unknown:
         raise ValueError(f"unknown oscillator parameters {sorted(unknown)}; accepted: {sorted(PAPER_PARAMS)}")
-    p = {k: (float(v) if k != "kicks_deg" else [float(x) for x in v]) for k, v in p.items()}
-    if len(p["kicks_deg"]) != 3:
-        raise ValueError("kicks_deg needs one kick per colour (green, purple, red)")
-    return p
+    out: dict[str, Any] = {}
+    for k, v in p.items():
+        out[k] = [_in_range(x, f"kicks_deg[{i}]", "kicks_deg") for i, x in enumerate(_three(v))] \
+            if k == "kicks_deg" else _in_range(v, k, k)
+    return out
+
+
+def _three(kicks: Sequence[float]) -> tuple[float, ...]:
+    """One finite kick per colour (green, purple, red)."""
+    items = list(np.asarray(kicks).tolist()) if hasattr(kicks, "dtype") else list(kicks)
+    if len(items) != len(paper.COLORS):
+        raise ValueError(f"kicks_deg needs one kick per colour (green, purple, red), got {kicks!r}")
+    return tuple(validate.finite(x, f"kicks_deg[{i}]") for i, x in enumerate(items))
+
+
+def _in_range(value: Any, name: str, slider: str) -> float:
+    lo, hi = SLIDER_RANGES[slider]
+    x = validate.finite(value, name)
+    if not lo <= x <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g} (the explorer's slider), got {x:g}")
+    return x
 
 
 def oscillator_explorer_data(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGR",

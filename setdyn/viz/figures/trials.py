@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ... import task
+from ... import paper, task
 from .common import (INVALID_HEX, NO_INPUT_HEX, PAPER_DASH, VALID_HEX, TrialSignal, apply_layout, shade_pulses,
                      color_hex, sample_times)
 
@@ -151,7 +151,8 @@ def trial_picker_figure(onsets: Sequence[int] | None = None) -> go.Figure:
 # ============================================================== chapter 2: training
 
 
-def training_curves(history: Mapping[str, Sequence[float]], paper_train_acc: float = 0.963) -> go.Figure:
+def training_curves(history: Mapping[str, Sequence[float]],
+                    paper_train_acc: float = paper.PAPER_ACCURACY["train_acc_noisy"]) -> go.Figure:
     """Loss and accuracies per epoch of a training run (the ``history`` of a weight file's sidecar).
 
     Top: ``"train loss (noisy)"`` per epoch and ``"test loss (noise-free)"`` at
