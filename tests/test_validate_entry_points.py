@@ -157,7 +157,7 @@ def test_handcrafted_refuses_a_bad_period_or_amplitude(name, value):
 def test_handcrafted_is_the_sine_with_its_kicks(period, amplitude, colours):
     t = np.arange(0, 500, 10.0)
     ons = [[100.0 * (i + 1) for i in range(len(colours))]]
-    f = osc.handcrafted(t, ons, [colours], amplitude=amplitude, period_ms=period, offset=0.0)[0]
+    f = osc.handcrafted(t, ons, [colours], amplitude=amplitude, period_ms=period, offset=0.0, kick_delay_ms=0.0)[0]
     kicks = np.deg2rad(paper.PAPER_KICKS_DEG)
     total = sum(kicks[c] * (t >= o) for c, o in zip(colours, ons[0]))
     np.testing.assert_allclose(f, amplitude * np.sin(2 * np.pi * t / period + total), atol=1e-9)
