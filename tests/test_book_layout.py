@@ -142,7 +142,9 @@ def _load(guarded_page, book_server, page_name, size, dark):
     page.wait_for_load_state("networkidle")
     page.wait_for_function(WAIT_PLOTS_JS, timeout=30_000)
     page.evaluate(SETTLE_JS)
-    page.wait_for_timeout(400)  # the phone layout re-lays figures out after they are drawn
+    # the phone layout (setdyn-layout.js) re-lays figures out after they are drawn
+    page.wait_for_function("() => !window.setdynLayout || window.setdynLayout.settled()", timeout=30_000)
+    page.wait_for_timeout(200)
     return guarded, page
 
 

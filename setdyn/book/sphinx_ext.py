@@ -77,8 +77,9 @@ def add_static_files(app: Sphinx, config: Any) -> None:
     config.html_static_path = [*list(config.html_static_path or []), str(STATIC_DIR)]
     for name in STATIC_CSS:
         app.add_css_file(name)
+    # not deferred: explorers' inline scripts call window.setdynLayout while the page loads
     for name in STATIC_JS:
-        app.add_js_file(name, defer="defer")
+        app.add_js_file(name)
 
 
 class PlotlyMimeRenderer:

@@ -55,7 +55,7 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     fig.update_layout(barmode="group", yaxis=dict(title=f"fraction {label}", range=[0, 1.1]),
                       title=dict(text=f"How often is the solution a {label}?<br>"
                                       f"<sup>{who}; error bars: 95% Wilson interval</sup>"),
-                      legend=dict(title="recurrent noise", orientation="h", yref="container", y=0, yanchor="bottom"),
+                      legend=dict(title="recurrent noise", orientation="h", y=-0.12, yanchor="top"),
                       margin=dict(t=80, b=40), template="plotly_white", height=460)
     a0, n0 = PAPER_CELL
     paper = s[(s["alpha"] == a0) & (s["noise_std"] == n0)]
@@ -184,6 +184,6 @@ def figure_landscape(df: pd.DataFrame, paper: dict[str, Any] | None = None) -> g
     fig.update_xaxes(title="noise-free accuracy, fresh onsets", range=[-0.03, 1.05], row=1, col=1)
     fig.update_xaxes(title="noise-free accuracy, fresh onsets", range=[ZOOM_ACCURACY - 0.002, 1.002], row=1, col=2)
     fig.update_layout(template="plotly_white", height=480, margin=dict(t=80, b=40),
-                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"),
+                      legend=dict(orientation="h", y=-0.2, yanchor="top"),
                       title="Every trained network: accuracy, rhythm and mechanism")
     return fig

@@ -9,6 +9,8 @@
   var NARROW_PX = 640;
   var PANEL_PX = 290;       /* height of one stacked panel's plot area */
   var GAP_PX = 84;          /* room between stacked panels for a title and axis labels */
+  var LEGEND_GAP_PX = 64;  /* from the bottom of the plot area to the legend (ticks + axis title) */
+  var SLIDER_PX = 120;     /* a plotly slider with its label, below the axis */
   var CHAR_PX = 7.2;        /* average width of a title character at 13-14 px */
 
   function narrow() { return window.innerWidth < NARROW_PX; }
@@ -28,6 +30,12 @@
       if (cur) out.push(cur);
       return out.join("<br>");
     }).join("<br>");
+  }
+  /* A plotly title as HTML: only the tags plotly titles use (br, sup, sub, b, i, em) survive. */
+  function safeTitle(text) {
+    var div = document.createElement("div");
+    div.textContent = String(text);
+    return div.innerHTML.replace(/&lt;(\/?)(br|sup|sub|b|i|em)\s*\/?&gt;/gi, "<$1$2>");
   }
   function lines(text) { return text ? String(text).split(/<br\s*\/?>/i).length : 0; }
 
@@ -73,15 +81,16 @@
     var mt = margin.t, mb = margin.b;
     /* title: wrap to the width */
     var maxChars = Math.max(18, Math.floor((width - 30) / CHAR_PX));
-    var title = full.title && full.title.text;
-    var titleLines = 0;
+    var t = gd.layout.title;  /* not _fullLayout: plotly puts a placeholder there when there is no title */
+    var title = t && (typeof t === "string" ? t : t.text);
     if (title) {
-      var wrapped = wrap(title, maxChars);
-      titleLines = lines(wrapped);
-      upd["title.text"] = wrapped;
-      upd["title.x"] = 0.02; upd["title.xanchor"] = "left";
-      upd["title.y"] = 0.995; upd["title.yref"] = "container"; upd["title.yanchor"] = "top";
-      upd["title.font.size"] = 14;
+      /* the title leaves the plot and becomes a line of text above it, which wraps by itself */
+      var head = document.createElement("div");
+      head.className = "setdyn-phone-title";
+      head.innerHTML = safeTitle(title);
+      gd.parentElement.insertBefore(head, gd);
+      saved.head = head;
+      upd["title.text"] = "";
     }
     /* stacking */
     var ps = panels(full);
@@ -131,20 +140,23 @@
     var legend = full.showlegend;
     if (legend) {
       upd["legend.orientation"] = "h";
-      upd["legend.x"] = 0; upd["legend.xanchor"] = "left";
-      upd["legend.xref"] = "container";
-      upd["legend.yref"] = "container"; upd["legend.y"] = 0; upd["legend.yanchor"] = "bottom";
+      upd["legend.x"] = 0; upd["legend.xanchor"] = "left"; upd["legend.xref"] = "paper";
+      /* below the x axis title, in paper units of the new plot height (plotly then grows the margin) */
+      upd["legend.yref"] = "paper"; upd["legend.y"] = -LEGEND_GAP_PX / newPlotH; upd["legend.yanchor"] = "top";
     }
     var nLegend = legend ? (gd._fullData || []).filter(function (t) { return t.showlegend && t.visible !== false; }).length : 0;
     var legendPx = legend ? 26 * Math.ceil(nLegend / 2) + 10 : 0;
-    var sliderPx = (full.sliders || []).length ? 70 * full.sliders.length : 0;
-    var newT = Math.max(mt, titleLines ? titleLines * 19 + 16 : 20);
-    var newB = Math.max(Math.min(mb, 60), 50) + legendPx + sliderPx;
+    var sliderPx = SLIDER_PX * (full.sliders || []).length;
+    var subTitles = stacked ? 34 : 0;
+    var newT = Math.max(14, subTitles);
+    var newB = Math.max(Math.min(mb, 60), 50) + sliderPx;
     upd["margin.t"] = newT;
     upd["margin.b"] = newB;
     upd["margin.l"] = Math.min(margin.l, 55);
     upd["margin.r"] = Math.min(margin.r, 15);
-    var newH = Math.round(newT + newB + (stacked ? newPlotH : Math.max(plotH, 260)));
+    if (!stacked) newPlotH = Math.max(plotH, 260);
+    if (legend) upd["legend.y"] = -(LEGEND_GAP_PX + sliderPx) / newPlotH;
+    var newH = Math.round(newT + newB + legendPx + newPlotH);
     upd.height = newH;
     /* colour bars sit to the right of their own panel */
     var data = gd._fullData || [];
@@ -169,6 +181,8 @@
     gd._setdynSaved = saved;
     gd.dataset.setdynNarrow = "1";
     gd.style.height = newH + "px";
+    saved.parentHeight = gd.parentElement.style.height;  /* plotly's HTML wraps the figure in a div of fixed height */
+    gd.parentElement.style.height = "auto";
     var done = traceIdx.length ? Plotly.restyle(gd, cbUpd, traceIdx) : Promise.resolve();
     return done.then(function () { return Plotly.relayout(gd, upd); });
   }
@@ -178,10 +192,16 @@
     if (!saved) return;
     delete gd._setdynSaved;
     delete gd.dataset.setdynNarrow;
+    if (saved.head && saved.head.parentElement) saved.head.parentElement.removeChild(saved.head);
     saved.colorbars.forEach(function (pair) {
       if (gd.data[pair[0]].marker) gd.data[pair[0]].marker.colorbar = pair[1];
     });
     gd.style.height = saved.height;
+    gd.parentElement.style.height = saved.parentHeight;
+    if (saved.title !== undefined) {
+      if (saved.layout.title && typeof saved.layout.title === "object") saved.layout.title.text = saved.title;
+      else saved.layout.title = saved.title;
+    }
     Plotly.react(gd, gd.data, saved.layout);
   }
 
@@ -189,15 +209,38 @@
     return Array.prototype.slice.call(document.querySelectorAll(".setdyn-figure .plotly-graph-div"));
   }
 
-  var pending = false;
+  /* A slider step may set a new title: move it to the HTML line too. */
+  function titleMoved(gd) {
+    var saved = gd._setdynSaved, t = gd.layout.title;
+    var text = t && (typeof t === "string" ? t : t.text);
+    if (!saved || !saved.head || !text) return false;
+    saved.head.innerHTML = safeTitle(text);
+    saved.title = text;
+    busy++;
+    Plotly.relayout(gd, { "title.text": "" }).then(function () { busy--; }, function () { busy--; });
+    return true;
+  }
+
+  var pending = false, busy = 0;
   function update() {
     pending = false;
     if (!window.Plotly) return;
     var small = narrow();
     figures().forEach(function (gd) {
       if (!gd._fullLayout) return;
-      if (small && !gd._setdynSaved) adapt(gd);
-      else if (!small && gd._setdynSaved) restore(gd);
+      if (small && gd._setdynSaved) titleMoved(gd);
+      else if (small && !gd._setdynSaved) {
+        busy++;
+        adapt(gd).catch(function (e) { console.warn("setdyn-layout:", e); }).then(function () { busy--; });
+      } else if (!small && gd._setdynSaved) restore(gd);
+    });
+  }
+  /* True when every drawn figure has the layout of the current screen width (for tests). */
+  function settled() {
+    var small = narrow();
+    return busy === 0 && !pending && figures().every(function (gd) {
+      if (small && gd._setdynSaved && gd._setdynSaved.head && gd._fullLayout.title.text) return false;
+      return !gd._fullLayout || !!gd._setdynSaved === small;
     });
   }
   function schedule() { if (!pending) { pending = true; window.requestAnimationFrame(update); } }
@@ -212,5 +255,51 @@
   }
   if (document.readyState === "complete") start();
   else window.addEventListener("load", start);
-  window.setdynLayout = { update: update, NARROW_PX: NARROW_PX };
+  /* For hand-written explorers: a copy of a plotly `layout` (with explicit axis/polar domains)
+     whose side-by-side panels are stacked when the plot is narrower than NARROW_PX, with the
+     legend below. Returns `layout` itself on a wide plot. */
+  function stackLayout(layout, widthPx) {
+    if (widthPx >= NARROW_PX) return layout;
+    var L = clone(layout), ps = [];
+    Object.keys(L).forEach(function (k) {
+      var v = L[k];
+      if (/^xaxis\d*$/.test(k) && v && v.domain && v.anchor && !v.overlaying) {
+        var yk = "yaxis" + v.anchor.slice(1), ya = L[yk];
+        if (ya && !ya.overlaying) ps.push({ keys: [k, yk], x: v.domain, y: ya.domain || [0, 1], kind: "xy" });
+      } else if (/^(polar|scene|ternary)\d*$/.test(k) && v && v.domain && v.domain.x) {
+        ps.push({ keys: [k], x: v.domain.x, y: v.domain.y, kind: "domain" });
+      }
+    });
+    if (ps.length < 2 || columns(ps) < 2) return layout;
+    /* cells: panels grouped by column, top to bottom within a column, left column first */
+    ps.sort(function (a, b) { return (a.x[0] - b.x[0]) || (b.y[1] - a.y[1]); });
+    var m = L.margin || {}, mt = m.t === undefined ? 30 : m.t, mb = m.b === undefined ? 45 : m.b;
+    var oldPlotH = (L.height || 450) - mt - mb;
+    var heights = ps.map(function (p) { return Math.max(160, (p.y[1] - p.y[0]) * oldPlotH); });
+    var plotH = heights.reduce(function (a, b) { return a + b; }, 0) + (ps.length - 1) * GAP_PX;
+    var top = 1, cells = [];
+    ps.forEach(function (p, i) {
+      var dom = { x: [0, 1], y: [Math.max(0, top - heights[i] / plotH), top] };
+      cells.push({ from: { x: p.x.slice(), y: p.y.slice() }, to: dom });
+      if (p.kind === "xy") { L[p.keys[0]].domain = dom.x; L[p.keys[1]].domain = dom.y; }
+      else L[p.keys[0]].domain = dom;
+      top -= (heights[i] + GAP_PX) / plotH;
+    });
+    (L.annotations || []).forEach(function (a) {
+      if (a.xref !== "paper" || a.yref !== "paper") return;
+      var cell = cells.find(function (c) { return inBox(a.x, a.y, c.from, 0.03); });
+      if (!cell) return;
+      a.x = mapInto(a.x, cell.from.x, cell.to.x);
+      a.y = mapInto(a.y, cell.from.y, cell.to.y);
+    });
+    if (L.legend) {
+      L.legend.orientation = "h"; L.legend.x = 0; L.legend.xanchor = "left";
+      L.legend.y = -LEGEND_GAP_PX / plotH; L.legend.yanchor = "top";
+    }
+    L.margin = Object.assign({}, m, { b: mb + (L.legend ? 60 : 0), r: Math.min(m.r === undefined ? 20 : m.r, 15) });
+    L.height = Math.round(plotH + mt + L.margin.b);
+    return L;
+  }
+
+  window.setdynLayout = { stackLayout: stackLayout, update: update, settled: settled, NARROW_PX: NARROW_PX };
 })();

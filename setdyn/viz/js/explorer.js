@@ -104,7 +104,12 @@
     return shapes;
   }
 
-  const PLOT_CONFIG = { displaylogo: false, responsive: true };
+  const PLOT_CONFIG = { displaylogo: false, displayModeBar: false, responsive: true };
+  /* In the book, side-by-side panels stack on a phone (setdyn/book/static/setdyn-layout.js). */
+  function narrowLayout(layout, plot) {
+    const book = window.setdynLayout;
+    return book && book.stackLayout ? book.stackLayout(layout, plot.clientWidth || window.innerWidth) : layout;
+  }
 
   function timesMs(task, step) {
     const out = [];
@@ -221,7 +226,7 @@
           "f(" + tEnd + " ms) = " + f[f.length - 1].toFixed(2) + ". Match to the network's rPC1: R\u00b2 = " + r2.toFixed(2) + "." }));
       inst.last = { f: f, rpc1: rpc1, phase: ph, r2: r2, params: p };
       inst.renders += 1;
-      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, layout, PLOT_CONFIG));
+      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, narrowLayout(layout, plot), PLOT_CONFIG));
       return inst.lastRender;
     }
     inst.update = update;
@@ -346,7 +351,7 @@
           (inst.noisy ? " With noise (std " + noise.value() + "): " + nz.correct + " of " + nTrials + " runs answered correctly." : "") }));
       inst.last = { z: run.z, pc: pc, answer: ans, noisyCorrect: nz.correct };
       inst.renders += 1;
-      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, layout, PLOT_CONFIG));
+      inst.lastRender = Promise.resolve(window.Plotly.react(plot, traces, narrowLayout(layout, plot), PLOT_CONFIG));
       return inst.lastRender;
     }
     inst.update = update;
