@@ -7,6 +7,7 @@ phase portraits of `setdyn.sweep.ship.portraits`.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -95,7 +96,8 @@ def gallery_titles(gallery: pd.DataFrame, df: pd.DataFrame) -> dict[str, str]:
         if nid == "book":
             return f"the book's network<br>{label}"
         r = rows.loc[nid]
-        return f"seed {r.seed}, α {r.alpha:g}, noise {r.noise_std:g}<br>{cats[nid]}"
+        # wrapped, so that neighbouring panels' titles do not run into each other
+        return f"seed {r.seed}, α {r.alpha:g}, noise {r.noise_std:g}<br>" + "<br>".join(textwrap.wrap(cats[nid], 24))
 
     return {nid: title(nid, lab) for nid, lab in gallery.groupby("id", sort=False)["label"].first().items()}
 

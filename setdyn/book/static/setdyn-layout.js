@@ -131,7 +131,7 @@
           } else {
             upd[kind + "[" + j + "].x"] = mapInto(a.x, cell.from.x, cell.to.x);
             upd[kind + "[" + j + "].y"] = mapInto(a.y, cell.from.y, cell.to.y);
-            if (kind === "annotations" && a.text) upd["annotations[" + j + "].text"] = wrap(a.text, maxChars);
+            if (kind === "annotations" && a.text) upd["annotations[" + j + "].text"] = wrap(a.text, Math.floor(maxChars * 0.85));
           }
         });
       });
