@@ -296,7 +296,8 @@
       L.legend.orientation = "h"; L.legend.x = 0; L.legend.xanchor = "left";
       L.legend.y = -LEGEND_GAP_PX / plotH; L.legend.yanchor = "top";
     }
-    L.margin = Object.assign({}, m, { b: mb + (L.legend ? 60 : 0), r: Math.min(m.r === undefined ? 20 : m.r, 15) });
+    /* room for a legend of up to 5 lines, so that plotly need not shrink the panels for it */
+    L.margin = Object.assign({}, m, { b: mb + (L.legend ? LEGEND_GAP_PX + 110 : 0), r: Math.min(m.r === undefined ? 20 : m.r, 15) });
     L.height = Math.round(plotH + mt + L.margin.b);
     return L;
   }

@@ -108,7 +108,9 @@
   /* In the book, side-by-side panels stack on a phone (setdyn/book/static/setdyn-layout.js). */
   function narrowLayout(layout, plot) {
     const book = window.setdynLayout;
-    return book && book.stackLayout ? book.stackLayout(layout, plot.clientWidth || window.innerWidth) : layout;
+    const out = book && book.stackLayout ? book.stackLayout(layout, plot.clientWidth || window.innerWidth) : layout;
+    if (out !== layout && out.height) plot.style.height = out.height + "px";
+    return out;
   }
 
   function timesMs(task, step) {
