@@ -34,6 +34,11 @@ NO_CYCLE_MS = 50.0
 ZOOM_ACCURACY = 0.95
 
 
+def _alpha_label(alpha: float) -> str:
+    """Category label of an alpha on the x axis: α and the time constant τ = dt / α (ms), on two lines."""
+    return f"α = {alpha:g}<br>(τ = {DT_MS / alpha:g} ms)"
+
+
 def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_only: bool = False) -> go.Figure:
     """Fraction of `label` networks per (alpha, noise) cell with 95% Wilson error bars: one group of
     bars per alpha, one bar per noise; hover shows k / n; the paper's cell is marked. With
@@ -45,7 +50,7 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     for noise, g in s.groupby("noise_std", sort=True):
         frac = g[f"fraction{suffix}"]
         fig.add_bar(
-            x=[f"alpha = {a:g} (tau = {DT_MS / a:g} ms)" for a in g["alpha"]], y=frac,
+            x=[_alpha_label(a) for a in g["alpha"]], y=frac,
             name=f"noise std {noise:g}", marker_color=NOISE_COLORS.get(round(float(noise), 3)),
             error_y=dict(type="data", symmetric=False, array=g[f"ci_high{suffix}"] - frac,
                          arrayminus=frac - g[f"ci_low{suffix}"]),
@@ -61,7 +66,7 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     a0, n0 = PAPER_CELL
     paper = s[(s["alpha"] == a0) & (s["noise_std"] == n0)]
     if len(paper):
-        fig.add_annotation(x=f"alpha = {a0:g} (tau = {DT_MS / a0:g} ms)", y=1.02, text="paper's setting",
+        fig.add_annotation(x=_alpha_label(a0), y=1.02, text="paper's setting",
                            showarrow=False, yanchor="bottom")
     return fig
 
