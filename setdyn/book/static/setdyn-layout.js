@@ -153,7 +153,9 @@
     upd["margin.t"] = newT;
     upd["margin.b"] = newB;
     upd["margin.l"] = Math.min(margin.l, 55);
-    upd["margin.r"] = Math.min(margin.r, 15);
+    /* a right-hand y axis (e.g. a second quantity) keeps its room */
+    var rightAxis = Object.keys(full).some(function (k) { return /^yaxis\d*$/.test(k) && full[k].side === "right"; });
+    upd["margin.r"] = rightAxis ? Math.max(margin.r, 60) : Math.min(margin.r, 15);
     if (!stacked) newPlotH = Math.max(plotH, 260);
     if (legend) upd["legend.y"] = -(LEGEND_GAP_PX + sliderPx) / newPlotH;
     var newH = Math.round(newT + newB + legendPx + newPlotH);
