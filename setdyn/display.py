@@ -27,8 +27,9 @@ from typing import Any
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
-#: plotly.js config used for every figure (no plotly logo link in the mode bar).
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+#: plotly.js config used for every figure. No mode bar: on a phone it covers titles and
+#: legends, and every figure still zooms (drag), resets (double-click) and shows values on hover.
+PLOTLY_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 _JUPYTER = ("use the launch button (rocket icon) at the top of the page to open it in Binder, "
             "or run the chapter locally (see the introduction).")
@@ -159,3 +160,62 @@ def live(widget: Any, twin: Any = None, note: str | None = None) -> None:
     from IPython.display import display
 
     display(live_bundle(widget, twin, note), raw=True)
+
+
+class SortableTable:
+    """A table the book draws as a sortable, filterable HTML table (see :func:`sortable_table`)."""
+
+    def __init__(self, html_text: str) -> None:
+        self.html = html_text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def _cell_text(value: Any, digits: int) -> str:
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def sortable_table(df: Any, *, caption: str = "", digits: int = 4, max_height_px: int = 480) -> SortableTable:
+    """Every row of a pandas DataFrame as an HTML table a reader can sort and filter.
+
+    In the book, ``_static/setdyn-table.js`` (shipped by :mod:`setdyn.book.sphinx_ext`)
+    adds click-to-sort headers and a filter box to every ``.setdyn-table``; in
+    Jupyter the same HTML is a plain scrollable table. Floats are shown with
+    ``digits`` significant digits; sorting uses the full value (``data-value``).
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"sortable_table needs a pandas DataFrame, got {type(df).__name__}")
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits}")
+    numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns}
+    head = "".join(
+        f'<th scope="col" data-type="{"num" if numeric[c] else "text"}" tabindex="0">{html.escape(str(c))}</th>'
+        for c in df.columns
+    )
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells = []
+        for c, v in zip(df.columns, rec):
+            text = html.escape(_cell_text(v, digits))
+            if numeric[c]:
+                raw = "" if text == "" else repr(float(v))
+                cells.append(f'<td class="num" data-value="{raw}">{text}</td>')
+            else:
+                cells.append(f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    body = (
+        f'<div class="setdyn-table" data-rows="{len(df)}">'
+        f'<div class="setdyn-table-scroll" style="max-height:{int(max_height_px)}px;overflow:auto">'
+        f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></div>"
+    )
+    return SortableTable(body)

@@ -59,3 +59,28 @@ def test_live_note_is_true_for_the_twin():
 def test_live_bundle_rejects_non_widgets():
     with pytest.raises(TypeError):
         live_bundle(object(), twin="<p>x</p>")
+
+
+def test_figures_have_no_mode_bar():
+    """The mode bar covers titles on a phone: the book's config hides it everywhere."""
+    bundle = figure_bundle(go.Figure(go.Scatter(x=[0, 1], y=[1, 2])))
+    assert bundle[PLOTLY_MIME]["config"]["displayModeBar"] is False
+
+
+def test_sortable_table_has_every_row_and_raw_values():
+    import numpy as np
+    import pandas as pd
+
+    from setdyn.display import sortable_table
+
+    df = pd.DataFrame({"seed": [3, 1, 2], "period_ms": [243.8376, np.nan, 81.5], "label": ["a<b", "c", "d"]})
+    html = sortable_table(df)._repr_html_()
+    assert html.count("<tr>") == 4  # header + 3 rows
+    assert 'data-type="num"' in html and 'data-type="text"' in html
+    assert 'data-value="243.8376"' in html and ">243.8<" in html  # sorted by the full value, shown rounded
+    assert 'data-value=""' in html  # NaN: an empty cell, sorted last
+    assert "a&lt;b" in html  # text is escaped
+    with pytest.raises(ValueError, match="DataFrame"):
+        sortable_table([[1, 2]])
+    with pytest.raises(ValueError, match="digits"):
+        sortable_table(df, digits=0)

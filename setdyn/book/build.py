@@ -42,7 +42,8 @@ STAMP = HTML / ".setdyn-built"
 FINGERPRINT = BUILD / ".setdyn-fingerprint"
 
 # setdyn files that only affect how pages are rendered, not what chapters compute.
-RENDER_ONLY = {"setdyn/book/sphinx_ext.py", "setdyn/book/build.py"}
+RENDER_ONLY = {"setdyn/book/sphinx_ext.py", "setdyn/book/build.py", "setdyn/book/static/setdyn.css",
+               "setdyn/book/static/setdyn-layout.js", "setdyn/book/static/setdyn-table.js"}
 # Files that decide what the book looks like; the tests rebuild when one is newer than STAMP.
 CONFIG_FILES = ("_config.yml", "_toc.yml", "requirements.txt")
 

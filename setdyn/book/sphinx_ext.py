@@ -20,7 +20,11 @@ What it does, all offline:
   widget manager (no CDN), widgets show their static twin instead;
 * strips sphinx-thebe (always loaded by Jupyter Book, unused here) from the
   pages: it only carries a CDN URL;
-* checks that MathJax and the myst-nb widget scripts do not point to a CDN.
+* checks that MathJax and the myst-nb widget scripts do not point to a CDN;
+* ships the book's own style and scripts (``setdyn/book/static``, small, on every
+  page): ``setdyn.css`` (phone and dark-theme layout, tables), ``setdyn-layout.js``
+  (plotly figures re-laid out on a narrow screen) and ``setdyn-table.js``
+  (sortable, filterable tables of :func:`setdyn.display.sortable_table`).
 """
 
 from __future__ import annotations
@@ -61,6 +65,24 @@ def plotly_js_source() -> Path:
 
 
 HTML_BUILDERS = ("html", "dirhtml", "singlehtml")
+
+#: The book's own static files (copied to ``_static``; loaded by every page).
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_CSS = ("setdyn.css",)
+STATIC_JS = ("setdyn-layout.js", "setdyn-table.js")
+
+
+def add_static_files(app: Sphinx, config: Any) -> None:
+    """Put :data:`STATIC_DIR` on the static path and its CSS and JS on every page."""
+    for name in (*STATIC_CSS, *STATIC_JS):
+        if not (STATIC_DIR / name).is_file():
+            raise FileNotFoundError(f"setdyn static file missing: {STATIC_DIR / name}")
+    config.html_static_path = [*list(config.html_static_path or []), str(STATIC_DIR)]
+    for name in STATIC_CSS:
+        app.add_css_file(name)
+    # not deferred: explorers' inline scripts call window.setdynLayout while the page loads
+    for name in STATIC_JS:
+        app.add_js_file(name)
 
 
 class PlotlyMimeRenderer:
@@ -250,6 +272,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     register_plotly_renderer()
     app.add_post_transform(CheckOutputsDrawable)
     app.connect("config-inited", check_config, priority=900)
+    app.connect("config-inited", add_static_files, priority=910)
     app.connect("doctree-read", drop_widget_state)
     app.connect("html-page-context", add_plotly_script)
     app.connect("html-page-context", drop_thebe, priority=900)

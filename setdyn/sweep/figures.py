@@ -7,6 +7,7 @@ phase portraits of `setdyn.sweep.ship.portraits`.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,15 @@ LABEL_COLORS: dict[str, str] = {
     "other: no clear attractor code": "#737373"}
 #: Bar colour per recurrent noise std.
 NOISE_COLORS: dict[float, str] = {0.0: "#9ecae1", 0.05: "#4292c6", 0.1: "#08519c"}
+#: Where `figure_landscape` draws a network without a free-running cycle (ms, on its log axis).
+NO_CYCLE_MS = 50.0
+#: Lowest accuracy in the zoomed panel of `figure_landscape`.
+ZOOM_ACCURACY = 0.95
+
+
+def _alpha_label(alpha: float) -> str:
+    """Category label of an alpha on the x axis: α and the time constant τ = dt / α (ms), on two lines."""
+    return f"α = {alpha:g}<br>(τ = {DT_MS / alpha:g} ms)"
 
 
 def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_only: bool = False) -> go.Figure:
@@ -40,7 +50,7 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
     for noise, g in s.groupby("noise_std", sort=True):
         frac = g[f"fraction{suffix}"]
         fig.add_bar(
-            x=[f"alpha = {a:g} (tau = {DT_MS / a:g} ms)" for a in g["alpha"]], y=frac,
+            x=[_alpha_label(a) for a in g["alpha"]], y=frac,
             name=f"noise std {noise:g}", marker_color=NOISE_COLORS.get(round(float(noise), 3)),
             error_y=dict(type="data", symmetric=False, array=g[f"ci_high{suffix}"] - frac,
                          arrayminus=frac - g[f"ci_low{suffix}"]),
@@ -48,13 +58,15 @@ def figure_fractions(df: pd.DataFrame, label: str = "phase-oscillator", learned_
             hovertemplate="%{x}, noise " + f"{noise:g}" + "<br>%{customdata[0]} of %{customdata[1]} networks"
                           "<br>fraction %{y:.2f} (95% CI %{customdata[2]:.2f}-%{customdata[3]:.2f})<extra></extra>")
     who = "networks that learned the task" if learned_only else "all trained networks"
-    fig.update_layout(barmode="group", yaxis=dict(title=f"fraction {label}", range=[0, 1.05]),
-                      title=f"How often is the solution a {label}? ({who}; bars: 95% Wilson CI)",
-                      legend_title="recurrent noise", template="plotly_white", height=420)
+    fig.update_layout(barmode="group", yaxis=dict(title=f"fraction {label}", range=[0, 1.1]),
+                      title=dict(text=f"How often is the solution a {label}?<br>"
+                                      f"<sup>{who}; error bars: 95% Wilson interval</sup>"),
+                      legend=dict(title="recurrent noise", orientation="h", y=-0.12, yanchor="top"),
+                      margin=dict(t=80, b=40), template="plotly_white", height=460)
     a0, n0 = PAPER_CELL
     paper = s[(s["alpha"] == a0) & (s["noise_std"] == n0)]
     if len(paper):
-        fig.add_annotation(x=f"alpha = {a0:g} (tau = {DT_MS / a0:g} ms)", y=1.02, text="paper's setting",
+        fig.add_annotation(x=_alpha_label(a0), y=1.02, text="paper's setting",
                            showarrow=False, yanchor="bottom")
     return fig
 
@@ -89,7 +101,8 @@ def gallery_titles(gallery: pd.DataFrame, df: pd.DataFrame) -> dict[str, str]:
         if nid == "book":
             return f"the book's network<br>{label}"
         r = rows.loc[nid]
-        return f"seed {r.seed}, α {r.alpha:g}, noise {r.noise_std:g}<br>{cats[nid]}"
+        # wrapped, so that neighbouring panels' titles do not run into each other
+        return f"seed {r.seed}, α {r.alpha:g}, noise {r.noise_std:g}<br>" + "<br>".join(textwrap.wrap(cats[nid], 24))
 
     return {nid: title(nid, lab) for nid, lab in gallery.groupby("id", sort=False)["label"].first().items()}
 
@@ -140,25 +153,44 @@ def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, col
 
 
 def figure_landscape(df: pd.DataFrame, paper: dict[str, Any] | None = None) -> go.Figure:
-    """Every network: free-running period (ms; 0 = no cycle) against noise-free fresh-onset accuracy,
-    coloured by label; `paper` (a row dict, e.g. `setdyn.sweep.table.load_book_row()`) is drawn as a
-    star."""
-    fig = go.Figure()
-    for lab in LABELS:
-        g = df[df.label == lab]
-        if not len(g):
-            continue
-        fig.add_scatter(x=g["fresh_acc_clean"], y=g["period_ms"].fillna(0), mode="markers", name=lab,
-                        marker=dict(color=LABEL_COLORS[lab], size=8, opacity=0.8),
-                        text=[f"seed {s}, alpha {a:g}, noise {n:g}<br>{r}" for s, a, n, r in
-                              zip(g.seed, g.alpha, g.noise_std, g.get("reason", [""] * len(g)))],
-                        hovertemplate="%{text}<br>fresh accuracy %{x:.3f}, period %{y:.0f} ms<extra></extra>")
-    if paper is not None:
-        fig.add_scatter(x=[paper.get("fresh_acc_clean")], y=[paper.get("period_ms") or 0], mode="markers",
-                        name="the book's network", marker=dict(symbol="star", size=18, color="gold",
-                                                               line=dict(color="black", width=1)))
-    fig.update_layout(template="plotly_white", height=420,
-                      xaxis=dict(title="noise-free accuracy, fresh onsets", range=[-0.02, 1.04]),
-                      yaxis=dict(title="free-running period (ms; 0 = none)", rangemode="tozero"),
+    """Every network: noise-free fresh-onset accuracy against free-running period (ms, log axis),
+    coloured by label; networks without a cycle sit on the "no cycle" row at the bottom. Left: all
+    networks; right: the same, zoomed on accuracies from `ZOOM_ACCURACY` up, where the phase
+    oscillators are. `paper` (a row dict, e.g. `setdyn.sweep.table.load_book_row()`) is drawn as an
+    open star under the other points, so none is hidden."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
+                        subplot_titles=("all networks", f"zoom: accuracy ≥ {ZOOM_ACCURACY:g}"))
+
+    def period(p: Any) -> np.ndarray:
+        p = pd.to_numeric(pd.Series(p, dtype=float), errors="coerce").to_numpy()
+        return np.where(np.isfinite(p) & (p > 0), p, NO_CYCLE_MS)
+
+    for col in (1, 2):
+        if paper is not None:
+            fig.add_scatter(x=[paper.get("fresh_acc_clean")], y=period([paper.get("period_ms")]), mode="markers",
+                            name="the book's network", legendgroup="book", showlegend=col == 1,
+                            marker=dict(symbol="star-open", size=22, color="#b8860b", line=dict(width=2.5)),
+                            hovertemplate="the book's network<br>fresh accuracy %{x:.3f}<extra></extra>",
+                            row=1, col=col)
+        for lab in LABELS:
+            g = df[df.label == lab]
+            if not len(g):
+                continue
+            fig.add_scatter(x=g["fresh_acc_clean"], y=period(g["period_ms"]), mode="markers", name=lab,
+                            legendgroup=lab, showlegend=col == 1,
+                            marker=dict(color=LABEL_COLORS[lab], size=8, opacity=0.75),
+                            text=[f"seed {s}, alpha {a:g}, noise {n:g}<br>{r}" for s, a, n, r in
+                                  zip(g.seed, g.alpha, g.noise_std, g.get("reason", [""] * len(g)))],
+                            customdata=g["period_ms"].fillna(0),
+                            hovertemplate="%{text}<br>fresh accuracy %{x:.3f}, period %{customdata:.0f} ms"
+                                          "<extra></extra>", row=1, col=col)
+    ticks = [NO_CYCLE_MS, 100, 200, 500, 1000, 2000, 5000]
+    fig.update_yaxes(type="log", range=[np.log10(NO_CYCLE_MS) - 0.08, np.log10(6000)], tickvals=ticks,
+                     ticktext=["no cycle"] + [f"{t:g}" for t in ticks[1:]])
+    fig.update_yaxes(title="free-running period (ms)", row=1, col=1)
+    fig.update_xaxes(title="noise-free accuracy, fresh onsets", range=[-0.03, 1.05], row=1, col=1)
+    fig.update_xaxes(title="noise-free accuracy, fresh onsets", range=[ZOOM_ACCURACY - 0.002, 1.002], row=1, col=2)
+    fig.update_layout(template="plotly_white", height=480, margin=dict(t=80, b=40),
+                      legend=dict(orientation="h", y=-0.2, yanchor="top"),
                       title="Every trained network: accuracy, rhythm and mechanism")
     return fig

@@ -39,14 +39,15 @@ def phase_portrait_figure(no_input_pc: np.ndarray, cycle_pc: np.ndarray, end_pc:
     """
     valid = np.asarray(valid, bool)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("no input: a limit cycle", "end points of the trials"),
-                        horizontal_spacing=0.08)
+                        horizontal_spacing=0.16)
     cyc = go.Scatter(x=cycle_pc[:, 0], y=cycle_pc[:, 1], mode="lines", name="limit cycle",
                      line={"color": "#cccccc", "width": 6}, hoverinfo="skip")
     fig.add_trace(cyc, row=1, col=1)
     t = sample_times(len(no_input_pc))
     fig.add_trace(go.Scatter(x=no_input_pc[:, 0], y=no_input_pc[:, 1], mode="lines+markers", name="no input, 0-500 ms",
                              marker={"size": 6, "color": t, "colorscale": "Viridis", "showscale": True,
-                                     "colorbar": {"title": {"text": "ms"}, "x": -0.12, "len": 0.8, "thickness": 12}},
+                                     "colorbar": {"title": {"text": "ms"}, "x": 0.43, "xanchor": "left",
+                                                  "len": 0.8, "thickness": 12}},
                              line={"color": "#444", "width": 1},
                              hovertemplate="t = %{marker.color:.0f} ms<extra></extra>"), row=1, col=1)
     if start_pc is not None:

@@ -105,7 +105,14 @@
     return shapes;
   }
 
-  const PLOT_CONFIG = { displaylogo: false, responsive: true };
+  const PLOT_CONFIG = { displaylogo: false, displayModeBar: false, responsive: true };
+  /* In the book, side-by-side panels stack on a phone (setdyn/book/static/setdyn-layout.js). */
+  function narrowLayout(layout, plot) {
+    const book = window.setdynLayout;
+    const out = book && book.stackLayout ? book.stackLayout(layout, plot.clientWidth || window.innerWidth) : layout;
+    if (out !== layout && out.height) plot.style.height = out.height + "px";
+    return out;
+  }
   /** Colour of the oscillator's verdict (as VERDICT_HEX in setdyn/viz/explorers/plots.py). */
   const VERDICT_HEX = { valid: "#2b8a1b", invalid: "#c0392b", "no code": "#a07800" };
 
@@ -312,7 +319,7 @@
       verdictBox.append(el("span", { text: "f(" + tEnd + " ms) = " + f[f.length - 1].toFixed(2) + ". " + r2Text(r2) }));
       inst.last = { f: f, rpc1: rpc1, phase: ph, r2: r2, params: p };
       inst.renders += 1;
-      return redraw(plot, traces, layout, shown);
+      return redraw(plot, traces, narrowLayout(layout, plot), shown);
     }
     scheduled = coalesced(inst, render);
     inst.update = update;
@@ -440,7 +447,7 @@
           (inst.noisy ? " With noise (std " + noise.value() + "): " + nz.correct + " of " + nTrials + " runs answered correctly." : "") }));
       inst.last = { z: run.z, pc: pc, answer: ans, noisyCorrect: nz.correct };
       inst.renders += 1;
-      return redraw(plot, traces, layout, shown);
+      return redraw(plot, traces, narrowLayout(layout, plot), shown);
     }
     scheduled = coalesced(inst, render);
     inst.update = update;
