@@ -64,7 +64,7 @@ def test_folded_code_is_in_the_page(soups):
         inputs = _main(soups[name]).select("div.cell_input")
         assert len(inputs) == len(kept), f"{name}: {len(inputs)} code inputs in the page, {len(kept)} in the source"
         assert all(c.source.strip() for c in folded), f"{name}: an empty folded cell"
-        if name not in CODE_SHOWN and name != "book/intro":
+        if name not in CODE_SHOWN and name != "book/intro" and kept:  # a page whose only code is its setup folds none
             assert folded, f"{name}: no code cell is folded with hide-input"
 
 
