@@ -114,13 +114,15 @@ class TrainConfig:
         return self.weight_decay_per_step / self.lr
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as JSON-ready types (betas as a list). onset_generator is written only when it is
-        not "grid": a config without it means "grid", so the dicts (and the sweep's network ids, which
-        hash them) of every run made before the field existed stay what they were."""
+        """The config as JSON-ready types (betas as a list). The fields added after the first weight
+        files, onset_generator and activation, are written only when they differ from what those files
+        were trained with ("grid", "tanh"): a config without them means that, so the dicts (and the
+        sweep's network ids, which hash them) of every earlier run stay what they were."""
         d = dataclasses.asdict(self)
         d["betas"] = list(self.betas)
-        if d["onset_generator"] == "grid":
-            del d["onset_generator"]
+        for name, before in (("onset_generator", "grid"), ("activation", "tanh")):
+            if d[name] == before:
+                del d[name]
         return d
 
     @classmethod

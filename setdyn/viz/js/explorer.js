@@ -426,8 +426,8 @@
           marker: { size: 18, symbol: "star", color: ans === "valid" ? "#2b8a1b" : ans === "invalid" ? "#c0392b" : "#e0b000", line: { color: "#222", width: 1 } } },
       ]);
       const layout = {
-        height: 480, margin: { l: 55, r: 20, t: 30, b: 45 }, uirevision: "sx",
-        legend: { orientation: "h", x: 0, y: 1.1 },
+        height: 510, margin: { l: 55, r: 20, t: 60, b: 45 }, uirevision: "sx",
+        legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
         xaxis: { domain: [0, 0.46], anchor: "y", range: [0, tEnd], title: { text: "time (ms)" } },
         yaxis: { anchor: "x", title: { text: "output z" }, range: [-2, 2] },
         xaxis2: { domain: [0.56, 1], anchor: "y2", title: { text: "PC1" }, range: [-extent * 1.15, extent * 1.15] },
