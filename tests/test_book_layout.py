@@ -138,12 +138,13 @@ def _load(guarded_page, book_server, page_name, size, dark):
     page = guarded.page
     if dark:
         page.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
-    page.goto(book_server + page_name, wait_until="load")
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function(WAIT_PLOTS_JS, timeout=30_000)
+    # generous limits: on a loaded 2-core machine a page with several figures takes tens of seconds
+    page.goto(book_server + page_name, wait_until="load", timeout=120_000)
+    page.wait_for_load_state("networkidle", timeout=120_000)
+    page.wait_for_function(WAIT_PLOTS_JS, timeout=120_000)
     page.evaluate(SETTLE_JS)
     # the phone layout (setdyn-layout.js) re-lays figures out after they are drawn
-    page.wait_for_function("() => !window.setdynLayout || window.setdynLayout.settled()", timeout=30_000)
+    page.wait_for_function("() => !window.setdynLayout || window.setdynLayout.settled()", timeout=120_000)
     page.wait_for_timeout(200)
     return guarded, page
 
