@@ -41,6 +41,19 @@ INTERACTIVE_TWIN_NOTE = ("The slider or buttons of the figure above work in this
                          "controls runs when the page runs in Jupyter: " + _JUPYTER)
 
 
+class HTMLFragment(str):
+    """A self-contained piece of HTML (a static explorer, the hero, the scrubber): a ``str`` that
+    Jupyter and the book display as HTML (``_repr_html_``). Subclasses set ``what`` for the repr."""
+
+    what = "HTML fragment"
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"<setdyn {self.what}: {len(self.encode()) / 1024:.0f} kB of HTML; display it or write it into a page>"
+
+
 def default_note(twin: Any) -> str:
     """The note that is true under ``twin``: :data:`INTERACTIVE_TWIN_NOTE` when it is a plotly figure with
     its own slider or buttons (``layout.sliders`` / ``layout.updatemenus``), else :data:`LIVE_NOTE`."""

@@ -31,6 +31,7 @@ import torch
 from .. import paper, task
 from ..analysis import activation, free_trajectory, training_pca
 from ..model import CTRNN
+from ..display import HTMLFragment
 
 JS_DIR = Path(__file__).parent / "js"
 #: The three example trials (sequence, as in the paper's Fig. 3: invalid, no input, valid).
@@ -43,14 +44,10 @@ CURVE_POINTS = 240
 _ids = itertools.count(1)
 
 
-class ScrubberHTML(str):
-    """HTML of the scrubber: a ``str`` that Jupyter displays as HTML (``_repr_html_``)."""
+class ScrubberHTML(HTMLFragment):
+    """HTML of the scrubber (`setdyn.display.HTMLFragment`)."""
 
-    def _repr_html_(self) -> str:
-        return str(self)
-
-    def __repr__(self) -> str:
-        return f"<setdyn emergence scrubber: {len(self.encode()) / 1024:.0f} kB of HTML>"
+    what = "emergence scrubber"
 
 
 def _r(a: Any, d: int = 3) -> Any:

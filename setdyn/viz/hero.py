@@ -34,6 +34,7 @@ import torch
 
 from .. import analysis, paper, task
 from ..model import CTRNN
+from ..display import HTMLFragment
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -45,14 +46,10 @@ ORBIT_POINTS = 180
 _ids = itertools.count(1)
 
 
-class HeroHTML(str):
-    """HTML of the hero figure: a ``str`` that Jupyter displays as HTML (``_repr_html_``)."""
+class HeroHTML(HTMLFragment):
+    """HTML of the hero figure (`setdyn.display.HTMLFragment`)."""
 
-    def _repr_html_(self) -> str:
-        return str(self)
-
-    def __repr__(self) -> str:
-        return f"<setdyn hero figure: {len(self.encode()) / 1024:.0f} kB of HTML; display it or write it into a page>"
+    what = "hero figure"
 
 
 def hero_data(model: CTRNN | None = None, *, train_seed: int | None = None, slowdown: float = SLOWDOWN,

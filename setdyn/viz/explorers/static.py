@@ -14,20 +14,17 @@ from typing import Any, Sequence
 
 from ...model import CTRNN
 from .data import NOISE_TRIALS, network_explorer_data, oscillator_explorer_data
+from ...display import HTMLFragment
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
 _ids = itertools.count(1)
 
 
-class ExplorerHTML(str):
-    """HTML of a static explorer: a ``str`` that Jupyter displays as HTML (``_repr_html_``)."""
+class ExplorerHTML(HTMLFragment):
+    """HTML of a static explorer (`setdyn.display.HTMLFragment`)."""
 
-    def _repr_html_(self) -> str:
-        return str(self)
-
-    def __repr__(self) -> str:
-        return f"<setdyn explorer: {len(self.encode()) / 1024:.0f} kB of HTML; display it or write it into a page>"
+    what = "explorer"
 
 
 def explorer_js() -> str:
