@@ -15,8 +15,11 @@ export OMP_NUM_THREADS ?= 1
 book: .venv/.stamp
 	$(PY) -m setdyn.book.build
 
+# Test processes (pytest-xdist; each test file stays in one process). The book builds in the
+# background from the start, and its tests run last.
+TEST_JOBS ?= 2
 test: .venv/.stamp
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile tests
 
 # Retrain the shipped model from its recorded config (seed, hyperparameters) into
 # _build/retrained, then say which case holds: on the kind of machine the shipped file

@@ -33,11 +33,12 @@ from .output import check_out as _check_out
 from .output import locked_out as _locked_out
 from .model import ACTIVATIONS
 from .paper import ACCEPT
+from . import emergence_runs
 from .sweep import cli as sweep_cli
 from .training import ENGINE_CHOICES, TrainConfig, evaluate_all, resolve_engine, train
 
 #: Modules that add subcommands, each with a function ``register(subparsers)``.
-PROVIDERS = (sweep_cli,)
+PROVIDERS = (sweep_cli, emergence_runs)
 SELECTION_RULE = ("the first seed counting from 0 whose trained network reaches noisy train accuracy >= "
                   f"{ACCEPT['train_acc_noisy']}, noise-free test accuracy = {ACCEPT['test_acc_clean']}, noise-free "
                   f"accuracy >= {ACCEPT['fresh_acc_clean']} on 27 x 20 fresh onset draws, "
@@ -97,7 +98,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         if engine is None:  # retrain as recorded
             engine = meta.get("engine", LEGACY_ENGINE) if "config" in meta else "auto"
     else:
-        cfg_dict = TrainConfig(seed=args.seed).to_dict()
+        cfg_dict = TrainConfig(seed=0).to_dict()
+    if args.seed is not None:
+        cfg_dict["seed"] = args.seed
     if args.epochs is not None:
         cfg_dict["max_epochs"] = args.epochs
     if args.activation is not None:
@@ -321,7 +324,8 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m setdyn", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train one network; writes OUT/model.safetensors and OUT/model.json")
-    t.add_argument("--seed", type=SEED_ARG, default=0, help=f"0 .. {validate.SEED_MAX} (default 0)")
+    t.add_argument("--seed", type=SEED_ARG, help=f"0 .. {validate.SEED_MAX} (default 0, or the config's; "
+                   "with --config it replaces the recorded seed)")
     t.add_argument("--config", help="JSON with a 'config' object (e.g. setdyn/data/pretrained.json) to retrain from")
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=EPOCHS_ARG, help="maximum epochs (default from the config: 2500)")

@@ -79,27 +79,60 @@ def _book_is_stale(html: Path) -> str | None:
     return None
 
 
+#: Held while the book builds, so that parallel test processes (pytest -n, xdist) build it once.
+BOOK_LOCK = ROOT / "_build" / ".book-build.lock"
+#: Book tests run last (see `pytest_collection_modifyitems`), so that under xdist the other tests
+#: keep both cores busy while the book builds in the background (`pytest_sessionstart`).
+BOOK_TEST_FILES = ("test_book_", "test_binder_lab", "test_emergence", "test_hero_browser", "test_widgets")
+
+
+def build_book_once() -> str | None:
+    """Build ``_build/html`` unless it is up to date, holding `BOOK_LOCK`; the build's output if it
+    failed, else None. A process that waited for another's build finds the book fresh and returns."""
+    from filelock import FileLock
+
+    BOOK_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(BOOK_LOCK)):
+        reason = _book_is_stale(ROOT / "_build" / "html")
+        if not reason:
+            return None
+        print(f"\nbuilding the book ({reason}) ...", flush=True)
+        proc = subprocess.run([sys.executable, "-m", "setdyn.book.build", "-q"], cwd=ROOT,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            return proc.stdout[-6000:] + proc.stderr[-6000:]
+    return None
+
+
+def _runs_whole_suite(config) -> bool:
+    tests = Path(__file__).resolve().parent
+    return any(Path(a.split("::")[0]).resolve() == tests for a in config.args)
+
+
+def pytest_sessionstart(session):
+    """Under xdist, the controller starts building the book at once (in a thread that holds
+    `BOOK_LOCK`) when the whole suite runs; the workers' `built_book` waits for it."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    if _runs_whole_suite(config):
+        threading.Thread(target=build_book_once, daemon=True, name="book-build").start()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Book and browser tests last (stable order otherwise; the same on every xdist worker)."""
+    def is_book(item) -> bool:
+        return Path(str(item.fspath)).name.startswith(BOOK_TEST_FILES)
+    items.sort(key=is_book)
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
     """``_build/html``, built first (``python -m setdyn.book.build``) if missing or stale."""
-    html = ROOT / "_build" / "html"
-    reason = _book_is_stale(html)
-    if reason:
-        print(f"\nbuilding the book ({reason}) ...", flush=True)
-        proc = subprocess.run(
-            [sys.executable, "-m", "setdyn.book.build", "-q"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            pytest.fail(
-                "the book does not build (python -m setdyn.book.build):\n"
-                + proc.stdout[-6000:]
-                + proc.stderr[-6000:],
-                pytrace=False,
-            )
-    return html
+    failure = build_book_once()
+    if failure is not None:
+        pytest.fail("the book does not build (python -m setdyn.book.build):\n" + failure, pytrace=False)
+    return ROOT / "_build" / "html"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

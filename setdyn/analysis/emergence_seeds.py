@@ -1,0 +1,160 @@
+"""The birth of the oscillator across seeds: the book's network is one run; is its story the rule?
+
+Each seed is one training run of the paper's recipe (the shipped model's recorded
+configuration with only the seed changed), kept as weight snapshots
+(``python -m setdyn train --checkpoints 40``) and measured snapshot by snapshot
+exactly as the book's run (`emergence.measure_checkpoints`, `emergence.find_events`).
+Its final network gets the two labels of the sweep (`setdyn.sweep.worker.analyze_network`:
+the mechanism classifier's and the taxonomy's).
+
+`seed_record` condenses one seed to what the book shows (a few kB); `statistics`
+answers the three questions of the chapter from the records:
+
+* does every phase code pass through the same birth (bifurcation counts);
+* do the seeds that end without a phase code oscillate on the way (ever a
+  limit cycle among their snapshots, and for how many snapshots);
+* does the birth predict the final mechanism earlier than accuracy does: per
+  seed, the first snapshot from which on each rule names the final mechanism
+  right ("phase code" iff the snapshot runs a limit cycle; "phase code" iff the
+  snapshot meets the paper's accuracy), and the fraction of seeds each rule gets
+  right at every snapshot epoch (`prediction_curves`).
+
+Fractions come with 95% Wilson intervals (`setdyn.sweep.stats.fraction_ci`).
+Epochs count passes over the training set; periods in ms; angles in degrees.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..numerics import jsonable
+from ..sweep.stats import fraction_ci
+from .emergence import accepted, find_events
+
+#: The label of a phase code, in the mechanism classifier's and the taxonomy's words.
+PHASE_CODE_LABELS = ("phase-oscillator", "phase-code")
+#: The bifurcation name `find_events` gives a Neimark-Sacker birth.
+NEIMARK_SACKER = "Neimark-Sacker (Hopf-like)"
+
+
+def seed_record(seed: int, rows: Sequence[dict[str, Any]], index: dict[str, Any],
+                labels: dict[str, Any]) -> dict[str, Any]:
+    """One seed, condensed: seed, engine, final_epoch, stopped_early, accuracy (final, the run's own),
+    label / taxon (the final network's, `labels` from `analyze_network`), events (`find_events`), and
+    per snapshot: epoch, kind, period_ms, leading_modulus, leading_angle_deg, n_stable_fixed_points,
+    fresh_acc_clean, accepted (meets `paper.ACCEPT`), z3_code."""
+    snaps = [{"epoch": r["epoch"], "kind": r["kind"], "period_ms": r["period_ms"],
+              "leading_modulus": r["leading_modulus"], "leading_angle_deg": r["leading_angle_deg"],
+              "n_stable_fixed_points": r["n_stable_fixed_points"],
+              "fresh_acc_clean": r["accuracy"]["fresh_acc_clean"], "accepted": accepted(r["accuracy"]),
+              "z3_code": bool(r["z3_code"])} for r in rows]
+    return jsonable({"seed": int(seed), "engine": index.get("engine"), "final_epoch": index.get("final_epoch"),
+                     "stopped_early": index.get("stopped_early"), "accuracy": index.get("accuracy"),
+                     "label": labels.get("label"), "taxon": labels.get("taxon"),
+                     "events": find_events(rows, index.get("history")), "snapshots": snaps})
+
+
+def is_phase_code(record: dict[str, Any]) -> bool:
+    """The final network is a phase code (by the mechanism classifier)."""
+    return record["label"] in PHASE_CODE_LABELS
+
+
+def _first_right_epoch(record: dict[str, Any], says_phase_code: str) -> int | None:
+    """The first snapshot epoch from which on the rule ("cycle": the snapshot runs a limit cycle;
+    "accuracy": it meets the paper's accuracy) names the final mechanism right, None if its last
+    snapshot is wrong."""
+    truth = is_phase_code(record)
+    flags = [((s["kind"] == "limit cycle") if says_phase_code == "cycle" else bool(s["accepted"])) == truth
+             for s in record["snapshots"]]
+    if not flags or not flags[-1]:
+        return None
+    i = len(flags)
+    while i > 0 and flags[i - 1]:
+        i -= 1
+    return int(record["snapshots"][i]["epoch"])
+
+
+def prediction_curves(records: Sequence[dict[str, Any]], epochs: Sequence[int]) -> dict[str, list[float]]:
+    """Fraction of seeds whose final mechanism (phase code or not) each rule names right at each epoch
+    of `epochs` ("cycle": phase code iff the snapshot runs a limit cycle; "accuracy": phase code iff it
+    meets the paper's accuracy). A run that stopped early keeps its last snapshot afterwards."""
+    out: dict[str, list[float]] = {"epoch": [int(e) for e in epochs], "cycle": [], "accuracy": []}
+    for e in epochs:
+        right = {"cycle": 0, "accuracy": 0}
+        for r in records:
+            s = [x for x in r["snapshots"] if x["epoch"] <= e][-1]
+            truth = is_phase_code(r)
+            right["cycle"] += (s["kind"] == "limit cycle") == truth
+            right["accuracy"] += bool(s["accepted"]) == truth
+        for k in right:
+            out[k].append(right[k] / len(records))
+    return out
+
+
+def _share(k: int, n: int) -> dict[str, Any]:
+    lo, hi = fraction_ci(k, n)
+    return {"k": int(k), "n": int(n), "fraction": k / n if n else float("nan"), "ci_low": lo, "ci_high": hi}
+
+
+def statistics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The answers across seeds (see the module docstring), as plain values:
+
+    n_seeds; labels (count per final mechanism label) and taxa; phase_codes (k of n seeds);
+    bifurcations (count per birth type among the phase codes) and ns_share (Neimark-Sacker births among
+    them, with interval); cycle_before_accuracy (among seeds that reached the paper's accuracy: the
+    persistent cycle born at an earlier snapshot than the accuracy, with interval); birth, z3 and
+    accuracy epochs of the phase codes (lists, for distributions); non_codes_oscillating (seeds that end
+    without a phase code but ran a limit cycle at some snapshot) with their snapshot counts;
+    earlier (per seed first-right epochs of both rules; k seeds where the cycle rule is right earlier,
+    ties, later)."""
+    n = len(records)
+    codes = [r for r in records if is_phase_code(r)]
+    out: dict[str, Any] = {"n_seeds": n, "seeds": [r["seed"] for r in records]}
+    out["labels"] = {lab: sum(r["label"] == lab for r in records) for lab in sorted({r["label"] for r in records})}
+    out["taxa"] = {t: sum(r["taxon"] == t for r in records) for t in sorted({str(r["taxon"]) for r in records})}
+    out["phase_codes"] = _share(len(codes), n)
+    bif = [r["events"]["bifurcation"] or "none" for r in codes]
+    out["bifurcations"] = {b: bif.count(b) for b in sorted(set(bif))}
+    out["ns_share"] = _share(bif.count(NEIMARK_SACKER), len(codes))
+    reached = [r for r in records if r["events"]["accuracy_snapshot_epoch"] is not None]
+    before = [r for r in reached if r["events"]["birth_epoch"] is not None
+              and r["events"]["birth_epoch"] < r["events"]["accuracy_snapshot_epoch"]]
+    out["cycle_before_accuracy"] = _share(len(before), len(reached))
+    out["birth_epochs"] = [r["events"]["birth_epoch"] for r in codes]
+    out["crossing_epochs"] = [r["events"]["crossing_epoch"] for r in codes]
+    out["z3_epochs"] = [r["events"]["z3_epoch"] for r in codes]
+    out["accuracy_epochs"] = [r["events"]["accuracy_epoch"] for r in codes]
+    others = [r for r in records if not is_phase_code(r)]
+    osc = {r["seed"]: sum(s["kind"] == "limit cycle" for s in r["snapshots"]) for r in others}
+    out["non_codes"] = len(others)
+    out["non_codes_oscillating"] = _share(sum(v > 0 for v in osc.values()), len(others))
+    out["non_code_cycle_snapshots"] = osc
+    first = {r["seed"]: {"cycle": _first_right_epoch(r, "cycle"), "accuracy": _first_right_epoch(r, "accuracy")}
+             for r in records}
+    out["first_right"] = first
+
+    def key(e: int | None) -> float:
+        return np.inf if e is None else e
+    cmp = [np.sign(key(v["cycle"]) - key(v["accuracy"])) if not (v["cycle"] is None and v["accuracy"] is None)
+           else 0 for v in first.values()]
+    out["earlier"] = {"cycle": int(sum(c < 0 for c in cmp)), "same": int(sum(c == 0 for c in cmp)),
+                      "accuracy": int(sum(c > 0 for c in cmp))}
+    code_first = [first[r["seed"]] for r in codes]
+    out["codes_cycle_earlier"] = _share(sum(key(v["cycle"]) < key(v["accuracy"]) for v in code_first), len(codes))
+    return jsonable(out)
+
+
+def load_records(path: str | Path) -> list[dict[str, Any]]:
+    """The seed records of a JSON file written by `setdyn.emergence_runs` (``{"seeds": [...]}``)."""
+    import json
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("seeds"), list):
+        raise ValueError(f"{path}: not a seed-records file (expected an object with a 'seeds' list)")
+    return data["seeds"]
+
+
+__all__ = ["NEIMARK_SACKER", "PHASE_CODE_LABELS", "is_phase_code", "load_records", "prediction_curves",
+           "seed_record", "statistics"]

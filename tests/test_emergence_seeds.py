@@ -1,0 +1,111 @@
+"""The birth of the oscillator across seeds (`setdyn.analysis.emergence_seeds`, `python -m setdyn emergence`)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from setdyn import paper
+from setdyn.analysis import emergence_seeds as es
+from setdyn.cli import main
+
+EPOCHS = [0, 10, 50, 100, 200, 400, 800]
+GOOD = {k: 1.0 for k in paper.ACCEPT}
+BAD = {k: 0.05 for k in paper.ACCEPT}
+
+
+def _rows(kinds: list[str], accepted_from: int | None, modulus: list[float] | None = None) -> list[dict]:
+    """Snapshot rows as `measure_checkpoints` gives them, for the fields the events and records read."""
+    mod = modulus or [0.8] * len(kinds)
+    return [{"epoch": e, "kind": k, "period_ms": 250.0 if k == "limit cycle" else None,
+             "leading_modulus": m, "leading_angle_deg": 14.4, "n_stable_fixed_points": 0 if k == "limit cycle" else 1,
+             "accuracy": GOOD if accepted_from is not None and e >= accepted_from else BAD,
+             "z3_code": k == "limit cycle" and accepted_from is not None and e >= accepted_from}
+            for e, k, m in zip(EPOCHS, kinds, mod)]
+
+
+FP, LC = "fixed point", "limit cycle"
+# a phase code born between epochs 50 and 100 (|lambda| crosses 1 there), accurate from 400
+CODE = es.seed_record(1, _rows([FP, FP, FP, LC, LC, LC, LC], 400, [0.8, 0.9, 0.97, 1.02, 1.05, 1.06, 1.06]),
+                      {"engine": "native"}, {"label": "phase-oscillator", "taxon": "phase-code"})
+# never learned, never oscillated
+FLAT = es.seed_record(2, _rows([FP] * 7, None), {}, {"label": "other", "taxon": "not-learned"})
+# oscillated at epochs 50-100, then settled on fixed points and learned the task that way
+DETOUR = es.seed_record(3, _rows([FP, FP, LC, LC, FP, FP, FP], 400), {}, {"label": "fixed-point", "taxon": "hexagon"})
+
+
+def test_a_record_keeps_the_events_and_one_line_per_snapshot():
+    assert CODE["seed"] == 1 and len(CODE["snapshots"]) == len(EPOCHS)
+    ev = CODE["events"]
+    assert ev["birth_epoch"] == 100 and ev["birth_after_epoch"] == 50
+    assert 50 < ev["crossing_epoch"] < 100
+    assert ev["accuracy_snapshot_epoch"] == 400 and ev["z3_epoch"] == 400
+    assert [s["accepted"] for s in CODE["snapshots"]] == [e >= 400 for e in EPOCHS]
+    json.dumps(CODE)  # plain JSON values
+
+
+def test_statistics_answer_the_three_questions():
+    st = es.statistics([CODE, FLAT, DETOUR])
+    assert st["n_seeds"] == 3 and st["labels"] == {"fixed-point": 1, "other": 1, "phase-oscillator": 1}
+    assert (st["phase_codes"]["k"], st["phase_codes"]["n"]) == (1, 3)
+    assert st["birth_epochs"] == [100] and st["accuracy_epochs"] == [None]  # the constructed rows have no history
+    # the detour seed reached the accuracy without a persistent cycle; the code had its cycle first
+    assert (st["cycle_before_accuracy"]["k"], st["cycle_before_accuracy"]["n"]) == (1, 2)
+    assert (st["non_codes_oscillating"]["k"], st["non_codes_oscillating"]["n"]) == (1, 2)
+    assert st["non_code_cycle_snapshots"] == {"2": 0, "3": 2}
+    # which rule names the final mechanism right, and from when
+    assert st["first_right"]["1"] == {"cycle": 100, "accuracy": 400}
+    assert st["first_right"]["2"] == {"cycle": 0, "accuracy": 0}
+    assert st["first_right"]["3"] == {"cycle": 200, "accuracy": None}  # accuracy calls a fixed-point net a code
+    assert st["earlier"] == {"cycle": 2, "same": 1, "accuracy": 0}
+    lo, hi = st["cycle_before_accuracy"]["ci_low"], st["cycle_before_accuracy"]["ci_high"]
+    assert 0 < lo < 0.5 < hi < 1
+
+
+def test_prediction_curves_follow_the_snapshots_and_hold_the_last_after_a_stop():
+    short = dict(CODE, snapshots=CODE["snapshots"][:5])  # stopped at epoch 200
+    cur = es.prediction_curves([short, FLAT, DETOUR], [0, 100, 200, 400, 800])
+    assert cur["epoch"] == [0, 100, 200, 400, 800]
+    # epoch 0: both rules say "not a code" everywhere: right for FLAT and DETOUR
+    assert cur["cycle"][0] == pytest.approx(2 / 3) and cur["accuracy"][0] == pytest.approx(2 / 3)
+    assert cur["cycle"][1] == pytest.approx(2 / 3)  # CODE right, DETOUR oscillating
+    assert cur["cycle"][-1] == 1.0 and cur["accuracy"][-1] == pytest.approx(1 / 3)
+    assert cur["cycle"][3] == cur["cycle"][4]  # the stopped run keeps its epoch-200 snapshot
+
+
+def test_load_records_refuses_other_files(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps({"rows": []}))
+    with pytest.raises(ValueError, match="seed-records"):
+        es.load_records(p)
+
+
+def test_train_seed_replaces_the_configs_seed(tmp_path):
+    from setdyn.emergence_runs import CONFIG
+
+    assert main(["train", "--config", str(CONFIG), "--seed", "7", "--epochs", "1", "--engine", "autograd",
+                 "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "model.json").read_text())["config"]["seed"] == 7
+
+
+def test_the_emergence_command_trains_measures_and_resumes(tmp_path, capsys):
+    assert main(["emergence", "--seeds", "4", "--epochs", "6", "--jobs", "1", "--engine", "autograd",
+                 "--out", str(tmp_path)]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["n_seeds"] == 1 and st["seeds"] == [4]
+    rec = tmp_path / "seed_4" / "record.json"
+    r = json.loads(rec.read_text())
+    assert r["seed"] == 4 and r["final_epoch"] == 6 and [s["epoch"] for s in r["snapshots"]][-1] == 6
+    assert r["label"] is not None and r["taxon"] is not None
+    before = rec.stat().st_mtime_ns
+    assert main(["emergence", "--seeds", "4", "--epochs", "6", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    assert rec.stat().st_mtime_ns == before  # resumed: nothing retrained or re-measured
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("args, message", [(["--seeds", "1-"], "seeds"), (["--seeds", "1", "--jobs", "0"], "--jobs"),
+                                           (["--seeds", "1", "--epochs", "0"], "--epochs")])
+def test_the_emergence_command_refuses_bad_input(tmp_path, capsys, args, message):
+    assert main(["emergence", *args, "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
