@@ -32,7 +32,7 @@ from .training import ENGINE_CHOICES
 ROOT = Path(__file__).resolve().parent
 #: The recorded config every seed retrains (only the seed changes).
 CONFIG = ROOT / "data" / "pretrained.json"
-#: Where --ship writes the seed records.
+#: Where --ship writes the seed records (read by `setdyn.analysis.emergence_seeds.load_records`).
 SHIPPED_SEEDS = ROOT / "data" / "emergence" / "seeds.json"
 #: Snapshots per run (as the book's own run).
 N_CHECKPOINTS = 40

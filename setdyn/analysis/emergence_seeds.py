@@ -31,6 +31,7 @@ import numpy as np
 
 from ..numerics import jsonable
 from ..sweep.stats import fraction_ci
+from ..emergence_runs import SHIPPED_SEEDS
 from .emergence import accepted, find_events
 
 #: The label of a phase code, in the mechanism classifier's and the taxonomy's words.
@@ -76,10 +77,13 @@ def _first_right_epoch(record: dict[str, Any], says_phase_code: str) -> int | No
     return int(record["snapshots"][i]["epoch"])
 
 
-def prediction_curves(records: Sequence[dict[str, Any]], epochs: Sequence[int]) -> dict[str, list[float]]:
+def prediction_curves(records: Sequence[dict[str, Any]], epochs: Sequence[int] | None = None
+                      ) -> dict[str, list[float]]:
     """Fraction of seeds whose final mechanism (phase code or not) each rule names right at each epoch
-    of `epochs` ("cycle": phase code iff the snapshot runs a limit cycle; "accuracy": phase code iff it
+    of `epochs` (default: every snapshot epoch of any seed) ("cycle": phase code iff the snapshot runs a limit cycle; "accuracy": phase code iff it
     meets the paper's accuracy). A run that stopped early keeps its last snapshot afterwards."""
+    if epochs is None:
+        epochs = sorted({s["epoch"] for r in records for s in r["snapshots"]})
     out: dict[str, list[float]] = {"epoch": [int(e) for e in epochs], "cycle": [], "accuracy": []}
     for e in epochs:
         right = {"cycle": 0, "accuracy": 0}
@@ -146,8 +150,61 @@ def statistics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return jsonable(out)
 
 
-def load_records(path: str | Path) -> list[dict[str, Any]]:
-    """The seed records of a JSON file written by `setdyn.emergence_runs` (``{"seeds": [...]}``)."""
+def _count_words(k: int, n: int, thing: str) -> str:
+    """'all 5 phase codes', 'none of the 5 ...', '3 of the 5 ...': the quantifier chosen by the count."""
+    if n > 2 and k == n:
+        return f"all {n} {thing}"
+    if n <= 2:
+        return f"{k} of {n} {thing}"
+    if k == 0:
+        return f"none of the {n} {thing}"
+    return f"{k} of the {n} {thing}"
+
+
+def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The numbers (and the words they decide) of the chapter's section "Across seeds", from the shipped
+    records (`load_records`): one flat dict of plain values, every name starting with "seeds_" (the
+    chapter glues them beside its single-run numbers); epochs as numbers, fractions in %."""
+    st = statistics(records)
+    codes = [r for r in records if is_phase_code(r)]
+    n_codes, n = len(codes), st["n_seeds"]
+    ns = st["ns_share"]
+    cba = st["cycle_before_accuracy"]
+    osc = st["non_codes_oscillating"]
+    births = [e for e in st["birth_epochs"] if e is not None]
+    accs = [e for e in st["accuracy_epochs"] if e is not None]
+    lags = [r["events"]["accuracy_epoch"] / r["events"]["birth_epoch"] for r in codes
+            if r["events"]["accuracy_epoch"] and r["events"]["birth_epoch"]]
+    learned_cycles = [r for r in records if not is_phase_code(r) and r["snapshots"][-1]["kind"] == "limit cycle"]
+    return jsonable({f"seeds_{k}": v for k, v in {
+        "n_seeds": n, "n_codes": n_codes, "code_pct": 100 * st["phase_codes"]["fraction"],
+        "code_lo": 100 * st["phase_codes"]["ci_low"], "code_hi": 100 * st["phase_codes"]["ci_high"],
+        "n_ns": ns["k"], "ns_words": _count_words(ns["k"], ns["n"], "phase codes"),
+        "ns_lo": 100 * ns["ci_low"], "ns_hi": 100 * ns["ci_high"],
+        "same_birth_word": "Yes" if n_codes and ns["k"] == n_codes else "Not always",
+        "other_births": ", ".join(f"{v} {k}" for k, v in st["bifurcations"].items() if k != NEIMARK_SACKER) or "none",
+        "birth_median": float(np.median(births)) if births else None,
+        "birth_min": min(births) if births else None, "birth_max": max(births) if births else None,
+        "accuracy_median": float(np.median(accs)) if accs else None,
+        "lag_median": float(np.median(lags)) if lags else None,
+        "cba_k": cba["k"], "cba_n": cba["n"], "cba_words": _count_words(cba["k"], cba["n"], "seeds that reached it"),
+        "cba_lo": 100 * cba["ci_low"], "cba_hi": 100 * cba["ci_high"],
+        "n_non_codes": st["non_codes"], "osc_k": osc["k"],
+        "osc_words": _count_words(osc["k"], osc["n"], "seeds that end without a phase code"),
+        "osc_lo": 100 * osc["ci_low"], "osc_hi": 100 * osc["ci_high"],
+        "n_cycle_not_code": len(learned_cycles),
+        "earlier_cycle": st["earlier"]["cycle"], "earlier_same": st["earlier"]["same"],
+        "earlier_accuracy": st["earlier"]["accuracy"],
+        "earlier_word": "earlier" if st["earlier"]["cycle"] > st["earlier"]["accuracy"]
+        else "later" if st["earlier"]["cycle"] < st["earlier"]["accuracy"] else "no earlier",
+        "labels": ", ".join(f"{v} {k}" for k, v in sorted(st["taxa"].items(), key=lambda t: -t[1])),
+        "engines": " and ".join(sorted({str(r.get("engine")) for r in records})),
+    }.items()})
+
+
+def load_records(path: str | Path = SHIPPED_SEEDS) -> list[dict[str, Any]]:
+    """The seed records of a JSON file written by `setdyn.emergence_runs.ship` (``{"seeds": [...]}``;
+    default the shipped one)."""
     import json
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -156,5 +213,5 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
     return data["seeds"]
 
 
-__all__ = ["NEIMARK_SACKER", "PHASE_CODE_LABELS", "is_phase_code", "load_records", "prediction_curves",
+__all__ = ["NEIMARK_SACKER", "PHASE_CODE_LABELS", "SHIPPED_SEEDS", "chapter_numbers", "is_phase_code", "load_records", "prediction_curves",
            "seed_record", "statistics"]

@@ -63,13 +63,46 @@ def _log_curve(epochs: np.ndarray, values: np.ndarray, n: int) -> list[list[floa
     return [[int(epochs[i]), round(float(values[i]), 4)] for i in idx]
 
 
+def example_codes() -> tuple[np.ndarray, np.ndarray]:
+    """(codes of the three `EXAMPLES` trials, codes of the 27 test trials): the inputs every frame shows."""
+    test = task.test_set()
+    names = [task.sequence_name(c) for c in test.colors]
+    ex = np.stack([test.codes[names.index(s)] if s else np.full(test.codes.shape[1], task.NO_INPUT)
+                   for s in EXAMPLES])
+    return ex, test.codes
+
+
+def snapshot_frame(model: CTRNN, row: dict[str, Any], pca: Any, ex_codes: np.ndarray,
+                   test_codes: np.ndarray) -> dict[str, Any]:
+    """One frame of the scrubber, computed from a snapshot's weights (float64 `model`) and its
+    measurement `row`: the three example trials, the 27 end states and the settled input-free orbit
+    in the final network's first two PCs (`pca`), the outputs z(t), the eigenvalues, kicks (degrees),
+    period (ms) and accuracies (see `scrubber_data`)."""
+    with torch.no_grad():
+        ex = model.run(ex_codes)
+        ends = model.run(test_codes).rates[:, -1]
+        free = free_trajectory(model, SETTLE_STEPS + ORBIT_STEPS)
+        orbit = activation(model, torch.as_tensor(free[-ORBIT_STEPS:])).numpy()
+    pc = lambda r: pca.project(np.asarray(r, float))[..., :2]  # noqa: E731
+    z3 = row.get("z3")
+    return {
+        "trials": _r(pc(ex.rates.numpy())), "ends": _r(pc(ends.numpy())), "orbit": _r(pc(orbit)),
+        "z": _r(ex.outputs.numpy()), "eig": _r(row["eigenvalues"], 4), "kind": row["kind"],
+        "period_ms": None if row["period_ms"] is None else round(float(row["period_ms"]), 1),
+        "kicks_deg": _r(row["kicks_deg"], 1),
+        "z3_agreement": None if not z3 else round(z3["z3_phase_agreement_27"] / 27, 3),
+        "fresh_acc": round(float(row["accuracy"]["fresh_acc_clean"]), 3),
+        "train_acc_noisy": round(float(row["accuracy"]["train_acc_noisy"]), 3),
+        "modulus": None if row["leading_modulus"] is None else round(float(row["leading_modulus"]), 4)}
+
+
 def scrubber_data(models: Sequence[CTRNN], index: dict[str, Any], rows: Sequence[dict[str, Any]],
                   events: dict[str, Any]) -> dict[str, Any]:
     """The scrubber's JSON payload from the snapshots (float64 models, in epoch order), their
     checkpoint index, their measurements (`measure_checkpoints`) and the events (`find_events`).
 
     Returns a dict with: epochs, frames (per snapshot: portrait {trials: 3 x T x 2, ends: 27 x 2,
-    orbit: ORBIT_STEPS x 2 settled input-free orbit, free: T x 2 input-free trial}, z (3 x T),
+    orbit: ORBIT_STEPS x 2 settled input-free orbit}, z (3 x T),
     eig (K x 2, re/im), kind, period_ms, kicks_deg (3 or None), z3_agreement, accuracy), the
     examples (names, valid), loss and accuracy curves (log-spaced (epoch, value) pairs), the
     events, colours and the decision threshold.
@@ -79,28 +112,9 @@ def scrubber_data(models: Sequence[CTRNN], index: dict[str, Any], rows: Sequence
                          "they must be the same snapshots")
     seed = int(index["config"]["seed"])
     pca = training_pca(models[-1], seed=seed)
+    ex_codes, test_codes = example_codes()
     test = task.test_set()
-    names = [task.sequence_name(c) for c in test.colors]
-    ex_codes = np.stack([test.codes[names.index(s)] if s else np.full(test.codes.shape[1], task.NO_INPUT)
-                         for s in EXAMPLES])
-    frames = []
-    for model, row in zip(models, rows):
-        with torch.no_grad():
-            ex = model.run(ex_codes)
-            ends = model.run(test.codes).rates[:, -1]
-            free = free_trajectory(model, SETTLE_STEPS + ORBIT_STEPS)
-            orbit = activation(model, torch.as_tensor(free[-ORBIT_STEPS:])).numpy()
-        pc = lambda r: pca.project(np.asarray(r, float))[..., :2]  # noqa: E731
-        z3 = row.get("z3")
-        frames.append({
-            "trials": _r(pc(ex.rates.numpy())), "ends": _r(pc(ends.numpy())), "orbit": _r(pc(orbit)),
-            "z": _r(ex.outputs.numpy()), "eig": _r(row["eigenvalues"], 4), "kind": row["kind"],
-            "period_ms": None if row["period_ms"] is None else round(float(row["period_ms"]), 1),
-            "kicks_deg": _r(row["kicks_deg"], 1),
-            "z3_agreement": None if not z3 else round(z3["z3_phase_agreement_27"] / 27, 3),
-            "fresh_acc": round(float(row["accuracy"]["fresh_acc_clean"]), 3),
-            "train_acc_noisy": round(float(row["accuracy"]["train_acc_noisy"]), 3),
-            "modulus": None if row["leading_modulus"] is None else round(float(row["leading_modulus"]), 4)})
+    frames = [snapshot_frame(model, row, pca, ex_codes, test_codes) for model, row in zip(models, rows)]
     hist = index.get("history") or {}
     loss = np.asarray(hist.get("train_loss", []), float)
     ep = np.arange(1, len(loss) + 1)
@@ -168,6 +182,72 @@ def timeline_figure(rows: Sequence[dict[str, Any]], events: dict[str, Any], hist
     return fig
 
 
+#: Marker of each event in the seeds figure: (name, symbol, colour).
+EVENT_MARKS = (("birth_epoch", "cycle born (first snapshot)", "circle-open", "#d62728"),
+               ("z3_epoch", "Z3 code", "diamond", "#2ca02c"),
+               ("accuracy_epoch", "paper's accuracy", "star", "#1f77b4"))
+
+
+def seeds_figure(records: Sequence[dict[str, Any]]):
+    """Every seed's training on one log time axis (plotly figure), one row per seed, grouped by the final
+    network's taxonomy label: grey dots at snapshots with a fixed point, red dots where the input-free
+    run is a limit cycle, and the events (`find_events`) as markers. Records from
+    `setdyn.analysis.emergence_seeds.load_records`."""
+    import plotly.graph_objects as go
+
+    from ..analysis.emergence_seeds import is_phase_code
+
+    order = sorted(records, key=lambda r: (not is_phase_code(r), str(r["taxon"]),
+                                           r["events"]["birth_epoch"] if r["events"]["birth_epoch"] is not None
+                                           else np.inf, r["seed"]))
+    ylab = [f"{r['seed']} · {r['taxon']}" for r in order]
+    fig = go.Figure()
+    for cyc, name, colour in ((False, "no cycle", "#bbbbbb"), (True, "limit cycle", "#d62728")):
+        xs, ys, text = [], [], []
+        for y, r in zip(ylab, order):
+            for snap in r["snapshots"]:
+                if (snap["kind"] == "limit cycle") == cyc:
+                    xs.append(snap["epoch"] + 1)
+                    ys.append(y)
+                    text.append(f"seed {r['seed']}, epoch {snap['epoch']}: {snap['kind']}, "
+                                f"{100 * snap['fresh_acc_clean']:.0f}% fresh accuracy")
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=f"snapshot: {name}", text=text,
+                                 hovertemplate="%{text}<extra></extra>",
+                                 marker=dict(color=colour, size=5 if cyc else 4)))
+    for key, name, symbol, colour in EVENT_MARKS:
+        pts = [(r["events"][key] + 1, y) for y, r in zip(ylab, order) if r["events"].get(key) is not None]
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers", name=name,
+                                 hovertemplate=f"{name}: epoch %{{x}}<extra></extra>",
+                                 marker=dict(symbol=symbol, size=11, color=colour,
+                                             line=dict(width=2, color=colour))))
+    fig.update_xaxes(type="log", title_text="epoch + 1 (log scale)")
+    fig.update_yaxes(categoryorder="array", categoryarray=ylab[::-1], title_text="seed · final mechanism",
+                     tickfont=dict(size=10))
+    fig.update_layout(height=140 + 19 * len(order), margin=dict(l=10, r=10, t=10, b=50),
+                      legend=dict(orientation="h", y=-60 / (140 + 19 * len(order)) - 0.08, yanchor="top"),
+                      template="plotly_white")
+    return fig
+
+
+def prediction_figure(curves: dict[str, list[float]]):
+    """Which early sign names the final mechanism (plotly figure): the fraction of seeds whose final
+    mechanism (phase code or not) each rule gets right at each epoch: "a limit cycle now" and "the paper's
+    accuracy now" (`setdyn.analysis.emergence_seeds.prediction_curves`)."""
+    import plotly.graph_objects as go
+
+    ep = np.asarray(curves["epoch"]) + 1
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ep, y=curves["cycle"], mode="lines+markers", name="rule: it runs a limit cycle now",
+                             line=dict(color="#d62728", shape="hv")))
+    fig.add_trace(go.Scatter(x=ep, y=curves["accuracy"], mode="lines+markers",
+                             name="rule: it has the paper's accuracy now", line=dict(color="#1f77b4", shape="hv")))
+    fig.update_xaxes(type="log", title_text="epoch + 1 (log scale)")
+    fig.update_yaxes(title_text="seeds named right", range=[0, 1.03], tickformat=".0%")
+    fig.update_layout(height=340, margin=dict(l=60, r=10, t=10, b=50), legend=dict(orientation="h", y=-0.25),
+                      template="plotly_white")
+    return fig
+
+
 def scrubber_html(data: dict[str, Any], *, caption: str = "") -> ScrubberHTML:
     """A self-contained HTML fragment (style, data and script inlined) of the scrubber."""
     missing = {"epochs", "frames", "loss", "accuracy", "events", "colors"} - set(data)
@@ -187,4 +267,5 @@ def scrubber_html(data: dict[str, Any], *, caption: str = "") -> ScrubberHTML:
         f'<script>\n{js}\nwindow.setdynEmergence.mount(document.getElementById("{uid}"));\n</script>\n</figure>\n')
 
 
-__all__ = ["EXAMPLES", "ScrubberHTML", "scrubber_data", "scrubber_html", "timeline_figure"]
+__all__ = ["EVENT_MARKS", "EXAMPLES", "ScrubberHTML", "prediction_figure", "scrubber_data", "scrubber_html", "seeds_figure",
+           "timeline_figure"]
