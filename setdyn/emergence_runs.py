@@ -32,7 +32,8 @@ from .training import ENGINE_CHOICES
 ROOT = Path(__file__).resolve().parent
 #: The recorded config every seed retrains (only the seed changes).
 CONFIG = ROOT / "data" / "pretrained.json"
-#: Where --ship writes the seed records (read by `setdyn.analysis.emergence_seeds.load_records`).
+#: Where --ship writes the seed records: `setdyn.analysis.emergence_seeds.SHIPPED_SEEDS`, written out here so
+#: that the command line starts without importing the analysis (a test checks the two are the same path).
 SHIPPED_SEEDS = ROOT / "data" / "emergence" / "seeds.json"
 #: Snapshots per run (as the book's own run).
 N_CHECKPOINTS = 40

@@ -153,3 +153,21 @@ def test_numbers_shared_by_chapters_agree(glued):
         assert c4[f"kick_{name}"] == c5[f"prc_{name}"]
     assert c1["onset_list"] == c3["onset_list"] == c6["onset_list"]
     assert not math.isnan(c6["angle"])
+
+
+def test_chapter_8_across_seeds_is_the_shipped_records(glued):
+    """The 'Across seeds' section's numbers are `emergence_seeds.chapter_numbers` of the shipped records,
+    and its words agree with the counts."""
+    from setdyn.analysis import emergence_seeds as es
+
+    g = glued["08_emergence"]
+    records = es.load_records()
+    st = es.statistics(records)
+    assert g["seeds_n_seeds"] == len(records) >= 16
+    assert g["seeds_n_codes"] == sum(es.is_phase_code(r) for r in records) == st["phase_codes"]["k"]
+    assert g["seeds_same_birth_word"] == ("Yes" if st["ns_share"]["k"] == g["seeds_n_codes"] else "Not always")
+    assert g["seeds_earlier_cycle"] + g["seeds_earlier_same"] + g["seeds_earlier_accuracy"] == len(records)
+    assert (g["seeds_earlier_word"] == "earlier") == (g["seeds_earlier_cycle"] > g["seeds_earlier_accuracy"])
+    assert g["seeds_code_lo"] <= g["seeds_code_pct"] <= g["seeds_code_hi"]
+    if g["seeds_birth_median"] is not None and g["seeds_accuracy_median"] is not None:
+        assert g["seeds_birth_min"] <= g["seeds_birth_median"] <= g["seeds_birth_max"]

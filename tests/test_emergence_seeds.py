@@ -128,3 +128,42 @@ def test_the_live_scrubber_simulates_the_snapshot_the_slider_picks():
     assert shipped["rows"][0]["kind"] in box.figure.layout.title.text
     last = box.frame_of(n - 1)
     assert not np.allclose(np.asarray(first["orbit"]), np.asarray(last["orbit"]))  # the frames differ
+
+
+def test_the_shipped_records_are_consistent_with_their_own_snapshots():
+    """setdyn/data/emergence/seeds.json: at least 16 seeds, the book's run first; each record's events and
+    labels agree with its per-snapshot lines (a phase code runs a limit cycle at the end, the birth is the
+    first snapshot of the final run of limit-cycle snapshots, the accuracy event the first of the accepted)."""
+    records = es.load_records()
+    assert len(records) >= 16 and len({r["seed"] for r in records}) == len(records)
+    assert records[0]["seed"] == 0 and "source" in records[0]
+    for r in records:
+        snaps, ev = r["snapshots"], r["events"]
+        kinds = [s["kind"] == "limit cycle" for s in snaps]
+        if es.is_phase_code(r):
+            assert kinds[-1], r["seed"]
+        if ev["birth_epoch"] is not None:
+            i = [s["epoch"] for s in snaps].index(ev["birth_epoch"])
+            assert all(kinds[i:]) and (i == 0 or not kinds[i - 1]), r["seed"]
+        else:
+            assert not kinds[-1], r["seed"]
+        if ev["accuracy_snapshot_epoch"] is not None:
+            i = [s["epoch"] for s in snaps].index(ev["accuracy_snapshot_epoch"])
+            assert all(s["accepted"] for s in snaps[i:]), r["seed"]
+    st = es.statistics(records)
+    assert sum(st["labels"].values()) == len(records)
+
+
+def test_the_shipped_record_of_the_books_run_is_remeasured_the_same():
+    from setdyn.emergence_runs import shipped_record
+
+    shipped = es.load_records()[0]
+    again = shipped_record()
+    assert again["label"] == shipped["label"] and again["taxon"] == shipped["taxon"]
+    assert again["events"] == shipped["events"] and again["snapshots"] == shipped["snapshots"]
+
+
+def test_the_runner_ships_where_the_chapter_reads():
+    from setdyn.emergence_runs import SHIPPED_SEEDS
+
+    assert SHIPPED_SEEDS == es.SHIPPED_SEEDS

@@ -31,8 +31,10 @@ import numpy as np
 
 from ..numerics import jsonable
 from ..sweep.stats import fraction_ci
-from ..emergence_runs import SHIPPED_SEEDS
-from .emergence import accepted, find_events
+from .emergence import SHIPPED, accepted, find_events
+
+#: The shipped seed records, written by ``python -m setdyn emergence --ship`` (`setdyn.emergence_runs`).
+SHIPPED_SEEDS = SHIPPED / "seeds.json"
 
 #: The label of a phase code, in the mechanism classifier's and the taxonomy's words.
 PHASE_CODE_LABELS = ("phase-oscillator", "phase-code")
