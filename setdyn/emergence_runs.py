@@ -48,6 +48,7 @@ def _write_json(path: Path, obj: Any) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(json.dumps(obj, indent=1) + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shipped data private to one user
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

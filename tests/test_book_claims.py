@@ -166,7 +166,8 @@ def test_chapter_8_across_seeds_is_the_shipped_records(glued):
     assert g["seeds_n_seeds"] == len(records) >= 16
     assert g["seeds_n_codes"] == sum(es.is_phase_code(r) for r in records) == st["phase_codes"]["k"]
     assert g["seeds_same_birth_word"] == ("Yes" if st["ns_share"]["k"] == g["seeds_n_codes"] else "Not always")
-    assert g["seeds_earlier_cycle"] + g["seeds_earlier_same"] + g["seeds_earlier_accuracy"] == len(records)
+    assert g["seeds_earlier_cycle"] + g["seeds_earlier_same"] + g["seeds_earlier_accuracy"] == g["seeds_n_learned"]
+    assert g["seeds_n_learned"] == sum(es.learned(r) for r in records)
     assert (g["seeds_earlier_word"] == "earlier") == (g["seeds_earlier_cycle"] > g["seeds_earlier_accuracy"])
     assert g["seeds_code_lo"] <= g["seeds_code_pct"] <= g["seeds_code_hi"]
     if g["seeds_birth_median"] is not None and g["seeds_accuracy_median"] is not None:

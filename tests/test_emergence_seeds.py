@@ -58,7 +58,7 @@ def test_statistics_answer_the_three_questions():
     assert st["first_right"]["1"] == {"cycle": 100, "accuracy": 400}
     assert st["first_right"]["2"] == {"cycle": 0, "accuracy": 0}
     assert st["first_right"]["3"] == {"cycle": 200, "accuracy": None}  # accuracy calls a fixed-point net a code
-    assert st["earlier"] == {"cycle": 2, "same": 1, "accuracy": 0}
+    assert st["n_learned"] == 2 and st["earlier"] == {"cycle": 2, "same": 0, "accuracy": 0}  # FLAT never learned
     lo, hi = st["cycle_before_accuracy"]["ci_low"], st["cycle_before_accuracy"]["ci_high"]
     assert 0 < lo < 0.5 < hi < 1
 
@@ -167,3 +167,12 @@ def test_the_runner_ships_where_the_chapter_reads():
     from setdyn.emergence_runs import SHIPPED_SEEDS
 
     assert SHIPPED_SEEDS == es.SHIPPED_SEEDS
+
+
+@pytest.mark.parametrize("seeds, text", [([1, 2, 3, 5, 7, 8], "1-3,5,7-8"), ([4], "4"), ([], ""), ([3, 1, 2], "1-3")])
+def test_seed_ranges_are_written_as_the_command_line_reads_them(seeds, text):
+    from setdyn.sweep.grid import parse_seeds
+
+    assert es.seed_ranges(seeds) == text
+    if seeds:
+        assert parse_seeds(text) == sorted(seeds)

@@ -64,6 +64,11 @@ def is_phase_code(record: dict[str, Any]) -> bool:
     return record["label"] in PHASE_CODE_LABELS
 
 
+def learned(record: dict[str, Any]) -> bool:
+    """The final network learned the task (the taxonomy's not-learned: fresh-onset accuracy below 95%)."""
+    return record["taxon"] != "not-learned"
+
+
 def _first_right_epoch(record: dict[str, Any], says_phase_code: str) -> int | None:
     """The first snapshot epoch from which on the rule ("cycle": the snapshot runs a limit cycle;
     "accuracy": it meets the paper's accuracy) names the final mechanism right, None if its last
@@ -113,8 +118,9 @@ def statistics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     persistent cycle born at an earlier snapshot than the accuracy, with interval); birth, z3 and
     accuracy epochs of the phase codes (lists, for distributions); non_codes_oscillating (seeds that end
     without a phase code but ran a limit cycle at some snapshot) with their snapshot counts;
-    earlier (per seed first-right epochs of both rules; k seeds where the cycle rule is right earlier,
-    ties, later)."""
+    first_right (per seed, the first-right epochs of both rules) and, over the runs that learned the
+    task (n_learned; a run that never learned has no mechanism to predict), earlier: how many the cycle
+    rule names right earlier, at the same snapshot, later."""
     n = len(records)
     codes = [r for r in records if is_phase_code(r)]
     out: dict[str, Any] = {"n_seeds": n, "seeds": [r["seed"] for r in records]}
@@ -143,8 +149,11 @@ def statistics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     def key(e: int | None) -> float:
         return np.inf if e is None else e
-    cmp = [np.sign(key(v["cycle"]) - key(v["accuracy"])) if not (v["cycle"] is None and v["accuracy"] is None)
-           else 0 for v in first.values()]
+    # the mechanism of a run that never learned is "none": the race is run over the runs that learned
+    taught = [r for r in records if learned(r)]
+    out["n_learned"] = len(taught)
+    cmp = [np.sign(key(first[r["seed"]]["cycle"]) - key(first[r["seed"]]["accuracy"]))
+           if not (first[r["seed"]]["cycle"] is None and first[r["seed"]]["accuracy"] is None) else 0 for r in taught]
     out["earlier"] = {"cycle": int(sum(c < 0 for c in cmp)), "same": int(sum(c == 0 for c in cmp)),
                       "accuracy": int(sum(c > 0 for c in cmp))}
     code_first = [first[r["seed"]] for r in codes]
@@ -163,6 +172,19 @@ def _count_words(k: int, n: int, thing: str) -> str:
     return f"{k} of the {n} {thing}"
 
 
+def seed_ranges(seeds: Sequence[int]) -> str:
+    """Seeds as the command line writes them: [1, 2, 3, 5, 7, 8] -> "1-3,5,7-8"."""
+    out, seeds = [], sorted(seeds)
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        out.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
 def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The numbers (and the words they decide) of the chapter's section "Across seeds", from the shipped
     records (`load_records`): one flat dict of plain values, every name starting with "seeds_" (the
@@ -178,8 +200,11 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     lags = [r["events"]["accuracy_epoch"] / r["events"]["birth_epoch"] for r in codes
             if r["events"]["accuracy_epoch"] and r["events"]["birth_epoch"]]
     learned_cycles = [r for r in records if not is_phase_code(r) and r["snapshots"][-1]["kind"] == "limit cycle"]
+    first = st["first_right"]
+    leads = [first[str(r["seed"])]["accuracy"] - first[str(r["seed"])]["cycle"] for r in codes
+             if first[str(r["seed"])]["accuracy"] is not None and first[str(r["seed"])]["cycle"] is not None]
     return jsonable({f"seeds_{k}": v for k, v in {
-        "n_seeds": n, "n_codes": n_codes, "code_pct": 100 * st["phase_codes"]["fraction"],
+        "n_seeds": n, "seed_list": seed_ranges([r["seed"] for r in records[1:]]), "n_codes": n_codes, "code_pct": 100 * st["phase_codes"]["fraction"],
         "code_lo": 100 * st["phase_codes"]["ci_low"], "code_hi": 100 * st["phase_codes"]["ci_high"],
         "n_ns": ns["k"], "ns_words": _count_words(ns["k"], ns["n"], "phase codes"),
         "ns_lo": 100 * ns["ci_low"], "ns_hi": 100 * ns["ci_high"],
@@ -195,7 +220,11 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "osc_words": _count_words(osc["k"], osc["n"], "seeds that end without a phase code"),
         "osc_lo": 100 * osc["ci_low"], "osc_hi": 100 * osc["ci_high"],
         "n_cycle_not_code": len(learned_cycles),
-        "earlier_cycle": st["earlier"]["cycle"], "earlier_same": st["earlier"]["same"],
+        "lead_median": float(np.median(leads)) if leads else None, "n_leads": len(leads),
+        "cycle_caveat": (f"A cycle is no promise that the run will learn, though: {len(learned_cycles)} "
+                         f"run{'s end' if len(learned_cycles) > 1 else ' ends'} on a cycle whose kicks never became "
+                         "a code.") if learned_cycles else "Every run that ends on a cycle ends as a phase code.",
+        "n_learned": st["n_learned"], "earlier_cycle": st["earlier"]["cycle"], "earlier_same": st["earlier"]["same"],
         "earlier_accuracy": st["earlier"]["accuracy"],
         "earlier_word": "earlier" if st["earlier"]["cycle"] > st["earlier"]["accuracy"]
         else "later" if st["earlier"]["cycle"] < st["earlier"]["accuracy"] else "no earlier",
@@ -215,5 +244,5 @@ def load_records(path: str | Path = SHIPPED_SEEDS) -> list[dict[str, Any]]:
     return data["seeds"]
 
 
-__all__ = ["NEIMARK_SACKER", "PHASE_CODE_LABELS", "SHIPPED_SEEDS", "chapter_numbers", "is_phase_code", "load_records", "prediction_curves",
+__all__ = ["NEIMARK_SACKER", "PHASE_CODE_LABELS", "SHIPPED_SEEDS", "chapter_numbers", "seed_ranges", "is_phase_code", "learned", "load_records", "prediction_curves",
            "seed_record", "statistics"]
