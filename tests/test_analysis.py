@@ -333,3 +333,9 @@ def test_named_trial_sets():
                                   task.fresh_set(1 + paper.AUTOMATON_SEED_OFFSET, 5).onsets)
     np.testing.assert_array_equal(A.fit_trials().onsets, task.test_set(seed=paper.TEST_ONSET_SEED).onsets)
     assert len(A.noise_trials()) == 27 * 20
+
+
+@pytest.mark.parametrize("bad", [[np.nan, 0.0, 120.0], [0.0, 120.0], [np.inf, 1.0, 2.0]])
+def test_a_phase_code_refuses_missing_or_unmeasured_kicks(bad):
+    with pytest.raises(ValueError, match="one finite mean kick"):
+        A.phase_code_from_means(np.array(bad))

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import SCREENSHOTS
 from setdyn import paper, task
 from setdyn.viz import explorers as widgets
 
@@ -59,7 +60,8 @@ PAGE = """<!doctype html>
 #: baseline now and scales the recorded medians by it, so a loaded or slower machine does not fail the test,
 #: a slower explorer does.
 _BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "browser_speed.py"
-LATENCY_CONTROLS = ("oscillator: amplitude", "oscillator: kick_red", "network: colour click")
+LATENCY_SLIDERS = ("oscillator: amplitude", "oscillator: kick_red", "oscillator: onset 2", "network: onset 1")
+LATENCY_CLICKS = ("network: colour click",)
 #: Allowed slow-down against the recorded medians (after scaling by the baseline): a factor 2.
 LATENCY_TOLERANCE = 2.0
 COMBOS = task.all_combinations()
@@ -435,18 +437,71 @@ def _benchmark():
 
 def test_latency(guarded_page, site):
     """Median latency of a few controls (the benchmark's own driver: one input event per frame, until the
-    explorer has redrawn), printed, and each below LATENCY_TOLERANCE x its recorded median, scaled by how
-    much slower the machine's baseline is now than when recorded (never below 1)."""
+    explorer has redrawn), printed. A slider moves its figure in place (redraw.js), so its median must be
+    below what one bare Plotly.react costs on this machine right now, and no slider move may have fallen
+    back to plotly; a colour click (which may change colours and the verdict: a full plotly redraw) stays
+    below LATENCY_TOLERANCE x its recorded median, scaled by how much slower the machine's baseline is now
+    than when recorded (never below 1)."""
     bench = _benchmark()
     recorded = json.loads(bench.RECORDED.read_text())["controls"]
     gp = open_explorer(guarded_page, site, "both")
     gp.page.evaluate(bench.SETUP_JS)
     base_name = "baseline: bare Plotly.react"
-    med = {name: statistics.median(gp.page.evaluate("([n, r]) => __move(n, r)", [name, 15])[3:])
-           for name in (base_name, *LATENCY_CONTROLS)}
+    med = {}
+    for name in (base_name, *LATENCY_SLIDERS, *LATENCY_CLICKS):
+        med[name] = statistics.median(gp.page.evaluate("([n, r]) => __move(n, r)", [name, 15])[3:])
+        if name in LATENCY_SLIDERS:
+            kind = name.split(":")[0]
+            refusal = gp.page.evaluate(f"""() => document.querySelector(".setdyn-explorer[data-kind='{kind}'] .plotly-graph-div")
+                .setdynRefusal""")
+            assert refusal is None, f"{name}: a move fell back to plotly: {refusal}"
     gp.assert_clean("page with both explorers")
     scale = med[base_name] / recorded[base_name]["median_ms"]
     print(f"\nlatency, median (ms): {med}; baseline now / recorded: {scale:.2f}")
-    for name in LATENCY_CONTROLS:
+    for name in LATENCY_SLIDERS:
+        assert med[name] < med[base_name], f"{name}: {med[name]:.1f} ms, not below one Plotly.react ({med[base_name]:.1f} ms)"
+    for name in LATENCY_CLICKS:
         bound = LATENCY_TOLERANCE * recorded[name]["median_ms"] * max(scale, 1.0)
         assert med[name] < bound, f"{name}: {med[name]:.1f} ms, bound {bound:.1f} ms (recorded {recorded[name]})"
+
+
+#: Moves of the picture-equality test: (explorer, control selector, values to set in turn).
+MOVES = (("oscillator", 'input[data-name="kick_red"]', (-100, -80, -60)),
+         ("oscillator", 'input[data-name="amplitude"]', (3.0, 6.5)),
+         ("oscillator", 'input[data-onset="1"]', (150, 210)),
+         ("network", 'input[data-onset="0"]', (40, 90)),
+         ("network", 'input[data-onset="2"]', (300, 330)))
+
+
+@pytest.mark.parametrize("kind, selector, values", MOVES, ids=[f"{m[0]}-{m[1].split('=')[1][1:-2]}" for m in MOVES])
+def test_a_move_in_place_draws_what_plotly_draws(guarded_page, site, kind, selector, values):
+    """After moves drawn in place (redraw.js), the figure looks as plotly itself draws it once its state is
+    synced: the two screenshots differ in at most 0.2% of the pixels (antialiasing)."""
+    import io
+
+    from PIL import Image, ImageChops
+
+    gp = open_explorer(guarded_page, site, kind)
+    page = gp.page
+    inst = f"Object.values(setdynExplorers.instances).find(i => i.kind === '{kind}')"
+    page.evaluate(f"() => {inst}.figure.synced")
+    page.evaluate("() => { setdynRedraw.syncMs = 600000; }")  # hold plotly's sync until figure.sync()
+    for v in values:
+        page.evaluate("([sel, v, inst]) => { const el = eval(inst).root.querySelector(sel); el.value = String(v);"
+                      " el.dispatchEvent(new Event('input', {bubbles: true})); }", [selector, v, inst])
+        page.evaluate(f"() => {inst}.lastRender")
+    assert page.evaluate(f"() => {inst}.root.querySelector('.plotly-graph-div').setdynRefusal") is None
+    plot = page.locator(f".setdyn-explorer[data-kind='{kind}'] .plotly-graph-div")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    fast = Image.open(io.BytesIO(plot.screenshot())).convert("RGB")
+    page.evaluate(f"() => {inst}.figure.sync()")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    synced = Image.open(io.BytesIO(plot.screenshot())).convert("RGB")
+    assert fast.size == synced.size
+    changed = float((np.asarray(ImageChops.difference(fast, synced).convert("L")) > 40).mean())
+    if changed > 0.002:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        fast.save(SCREENSHOTS / f"inplace-{kind}-fast.png")
+        synced.save(SCREENSHOTS / f"inplace-{kind}-synced.png")
+    assert changed <= 0.002, f"{changed:.2%} of the pixels differ between the in-place and plotly's drawing"
+    gp.assert_clean(f"{kind} explorer")

@@ -75,6 +75,9 @@ def phase_code(kicks_deg: np.ndarray, colors: np.ndarray) -> PhaseCode:
 def phase_code_from_means(mean_deg: np.ndarray, std_deg: np.ndarray | None = None) -> PhaseCode:
     """The phase code from each colour's mean kick (deg, green, purple, red), e.g. a phase response curve's."""
     mean = np.asarray(mean_deg, float)
+    if mean.shape != (3,) or not np.all(np.isfinite(mean)):
+        raise ValueError(f"a phase code needs one finite mean kick (degrees) per colour (green, purple, red), "
+                         f"got {mean.tolist()}")
     common = float(np.rad2deg(np.angle(np.mean(np.exp(3j * np.deg2rad(mean))))) / 3)
     common = float(np.mod(common + 60, 120) - 60)  # in [-60, 60)
     rel = wrap_deg(mean - common)

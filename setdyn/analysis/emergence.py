@@ -159,6 +159,9 @@ def measure_snapshot(model: CTRNN, cfg: Any, previous_fixed_point: np.ndarray | 
     if dyn.kind == "limit cycle":
         ref = phase_reference(model, dyn)
         prc = phase_response_curve(model, ref, n_phases=prc_phases)
+        if not np.all(np.isfinite(prc.mean_deg)):  # a colour's kick could not be measured: no code yet
+            rec.update(kicks_deg=prc.mean_deg, kick_range_deg=prc.range_deg)
+            return jsonable(rec), central
         code = phase_code_from_means(prc.mean_deg)
         z3 = z3_check(model, ref, code, draws=z3_draws)
         rec.update(kicks_deg=prc.mean_deg, kick_range_deg=prc.range_deg, z3_steps=list(code.steps),

@@ -28,9 +28,10 @@ class ExplorerHTML(HTMLFragment):
 
 
 def explorer_js() -> str:
-    """The explorers' JavaScript: the computations (setdyn/viz/js/model.js, ``window.setdynModel``)
-    followed by the controls and figures (setdyn/viz/js/explorer.js, ``window.setdynExplorers``)."""
-    return "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in ("model.js", "explorer.js"))
+    """The explorers' JavaScript: the computations (setdyn/viz/js/model.js, ``window.setdynModel``), the
+    fast redraw (redraw.js, ``window.setdynRedraw``), then the controls and figures (setdyn/viz/js/explorer.js,
+    ``window.setdynExplorers``)."""
+    return "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in ("model.js", "redraw.js", "explorer.js"))
 
 
 def explorer_css() -> str:

@@ -1,13 +1,14 @@
-/* setdyn explorers, part 2 of 2: the two explorers' controls and figures, drawn with window.Plotly.
- * The computations come from part 1 (model.js, window.setdynModel), which setdyn/viz/explorers/static.py
- * inlines before this file. The root element holds the exported data (setdyn.viz.explorers.data) as JSON
+/* setdyn explorers, part 3 of 3: the two explorers' controls and figures, drawn with window.Plotly.
+ * The computations come from part 1 (model.js, window.setdynModel) and the fast redraw from part 2
+ * (redraw.js, window.setdynRedraw), which setdyn/viz/explorers/static.py inlines before this file.
+ * The root element holds the exported data (setdyn.viz.explorers.data) as JSON
  * in a script element of type application/json and class sx-data; the decision threshold and the
  * oscillator's tolerance are read from it (data.task), never typed here.
  */
 (function () {
   "use strict";
   if (window.setdynExplorers) return;
-  const M = window.setdynModel;
+  const M = window.setdynModel, redraw = window.setdynRedraw.redraw;
   const DEG = M.DEG, decodeFloat32 = M.decodeFloat32, makeNet = M.makeNet, readout = M.readout, normals =
     M.normals, simulate = M.simulate, project = M.project, answer = M.answer, isValidSet = M.isValidSet,
     checkOnsets = M.checkOnsets, stimulus = M.stimulus, oscillator = M.oscillator, fRange = M.fRange,
@@ -124,30 +125,6 @@
 
   /** rPC1 (or z) of the network at 0, 10, ..., 500 ms: the state at 0 is tanh(x0). */
   function withStart(first, series) { return [first].concat(Array.from(series)); }
-
-  /**
-   * Redraw a figure: Plotly.react when anything but the trace coordinates changed (new traces, colours,
-   * shapes, axis ranges), else Plotly.animate with redraw false, which moves the traces' points without
-   * re-laying out the figure (about a third of the work). Returns the redraw's promise.
-   */
-  const DATA_KEYS = ["x", "y", "text"];
-  const FAST = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
-  function redraw(plot, traces, layout, state) {
-    const key = JSON.stringify([traces.map(function (t) {
-      const o = {};
-      Object.keys(t).forEach(function (k) { if (DATA_KEYS.indexOf(k) < 0) o[k] = t[k]; });
-      return o;
-    }), layout]);
-    if (state.key === key && plot._fullLayout) {
-      return window.Plotly.animate(plot, { data: traces.map(function (t) {
-        const o = {};
-        DATA_KEYS.forEach(function (k) { if (k in t) o[k] = t[k]; });
-        return o;
-      }), traces: traces.map(function (_, i) { return i; }) }, FAST);
-    }
-    state.key = key;
-    return window.Plotly.react(plot, traces, layout, PLOT_CONFIG);
-  }
 
   /**
    * update() at most once per animation frame: the first input draws at once, inputs arriving while
@@ -319,10 +296,11 @@
       verdictBox.append(el("span", { text: "f(" + tEnd + " ms) = " + f[f.length - 1].toFixed(2) + ". " + r2Text(r2) }));
       inst.last = { f: f, rpc1: rpc1, phase: ph, r2: r2, params: p };
       inst.renders += 1;
-      return redraw(plot, traces, narrowLayout(layout, plot), shown);
+      return redraw(plot, traces, narrowLayout(layout, plot), shown, PLOT_CONFIG);
     }
     scheduled = coalesced(inst, render);
     inst.update = update;
+    inst.figure = shown;  // the redraw state: .synced resolves when plotly's own state matches the picture
     inst.trial = trial;
     inst.sliders = sliders;
     update();
@@ -447,10 +425,11 @@
           (inst.noisy ? " With noise (std " + noise.value() + "): " + nz.correct + " of " + nTrials + " runs answered correctly." : "") }));
       inst.last = { z: run.z, pc: pc, answer: ans, noisyCorrect: nz.correct };
       inst.renders += 1;
-      return redraw(plot, traces, narrowLayout(layout, plot), shown);
+      return redraw(plot, traces, narrowLayout(layout, plot), shown, PLOT_CONFIG);
     }
     scheduled = coalesced(inst, render);
     inst.update = update;
+    inst.figure = shown;  // the redraw state: .synced resolves when plotly's own state matches the picture
     inst.trial = trial;
     inst.noise = noise;
     update();
