@@ -106,3 +106,20 @@ def test_portrait_views_lie_on_the_shipped_cycle():
     step = np.linalg.norm(np.diff(cycle_pc[:, :2], axis=0), axis=1).max()
     # one turn plus a step: the last point is within one step of the first
     assert np.linalg.norm(cycle_pc[-1, :2] - cycle_pc[0, :2]) <= step + 1e-9 < radius
+
+
+def test_the_latency_summary_reads_the_recorded_benchmark():
+    import json
+
+    from setdyn.book.build import ROOT
+    from setdyn.book.measures import FRAME_MS, latency_summary
+
+    rec = json.loads((ROOT / "benchmarks" / "browser_speed_recorded.json").read_text())
+    s = latency_summary(rec)
+    sliders = [v["median_ms"] for k, v in rec["controls"].items()
+               if ("oscillator:" in k and "colour" not in k) or k.startswith("network: onset")]
+    assert s["lat_n_sliders"] == len(sliders) == 14 and s["lat_slider_max_ms"] == max(sliders)
+    assert ("within one frame" in s["lat_verdict"]) == (max(sliders) <= FRAME_MS)
+    fake = {**rec, "controls": {**rec["controls"], "oscillator: amplitude": {"median_ms": 40.0, "p90_ms": 50.0,
+                                                                          "cpu_ms": 30.0}}}
+    assert "2.4 frames" in latency_summary(fake)["lat_verdict"]

@@ -51,3 +51,32 @@ def combination_counts(colors: Any) -> dict[tuple[int, ...], int]:
     for c in np.asarray(colors):
         counts[tuple(int(x) for x in c)] += 1
     return counts
+
+
+#: One animation frame at 60 Hz (ms): the latency goal of a slider.
+FRAME_MS = 1000 / 60
+
+
+def latency_summary(recorded: dict[str, Any]) -> dict[str, Any]:
+    """What the appendix says about the explorers' latency, from a ``benchmarks/browser_speed.py --record``
+    file (its JSON, loaded): per kind of control the largest median (ms) and CPU time per move, the bare
+    Plotly.react baseline, the run's conditions, and the sentence the numbers decide. Names start with
+    "lat_"; slider controls are every oscillator slider and onset and the network's onsets."""
+    c = recorded["controls"]
+    sliders = {k: v for k, v in c.items() if ("oscillator:" in k and "colour" not in k)
+               or k.startswith("network: onset")}
+    clicks = {k: v for k, v in c.items() if "colour click" in k}
+    noise = {k: v for k, v in c.items() if "noise" in k}
+    worst = max(v["median_ms"] for v in sliders.values())
+    return {
+        "lat_rounds": recorded["rounds"], "lat_load": recorded["load_average"], "lat_cpus": recorded["cpus"],
+        "lat_n_sliders": len(sliders),
+        "lat_slider_max_ms": worst, "lat_slider_min_ms": min(v["median_ms"] for v in sliders.values()),
+        "lat_slider_cpu_max_ms": max(v["cpu_ms"] for v in sliders.values()),
+        "lat_click_max_ms": max((v["median_ms"] for v in clicks.values()), default=float("nan")),
+        "lat_noise_ms": max((v["median_ms"] for v in noise.values()), default=float("nan")),
+        "lat_baseline_ms": c["baseline: bare Plotly.react"]["median_ms"],
+        "lat_frame_ms": FRAME_MS,
+        "lat_verdict": (f"each is within one frame ({FRAME_MS:.1f} ms)" if worst <= FRAME_MS
+                        else f"the slowest takes {worst / FRAME_MS:.1f} frames"),
+    }
