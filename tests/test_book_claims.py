@@ -172,3 +172,13 @@ def test_chapter_8_across_seeds_is_the_shipped_records(glued):
     assert g["seeds_code_lo"] <= g["seeds_code_pct"] <= g["seeds_code_hi"]
     if g["seeds_birth_median"] is not None and g["seeds_accuracy_median"] is not None:
         assert g["seeds_birth_min"] <= g["seeds_birth_median"] <= g["seeds_birth_max"]
+
+
+def test_chapter_8_sets_the_sweeps_paper_cell_beside_the_seeds(glued):
+    from setdyn.sweep import stats, table
+
+    g = glued["08_emergence"]
+    df = table.load_shipped()
+    cell = df[stats.in_cell(df)]
+    assert (g["seeds_sweep_k"], g["seeds_sweep_n"]) == ((cell.label == "phase-oscillator").sum(), len(cell))
+    assert g["seeds_sweep_lo"] < 100 * g["seeds_sweep_k"] / g["seeds_sweep_n"] < g["seeds_sweep_hi"]

@@ -233,6 +233,18 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }.items()})
 
 
+def sweep_comparison(sweep: Any) -> dict[str, Any]:
+    """The sweep's networks at the paper's setting (chapter 7's table, `setdyn.sweep.table.load_shipped`), for
+    the chapter to set beside these runs: seeds_sweep_k phase codes of seeds_sweep_n, with the 95% interval
+    in % (seeds_sweep_lo, seeds_sweep_hi)."""
+    from ..sweep.stats import in_cell
+
+    cell = sweep[in_cell(sweep)]
+    k, n = int((cell["label"] == PHASE_CODE_LABELS[0]).sum()), len(cell)
+    lo, hi = fraction_ci(k, n)
+    return {"seeds_sweep_k": k, "seeds_sweep_n": n, "seeds_sweep_lo": 100 * lo, "seeds_sweep_hi": 100 * hi}
+
+
 def load_records(path: str | Path = SHIPPED_SEEDS) -> list[dict[str, Any]]:
     """The seed records of a JSON file written by `setdyn.emergence_runs.ship` (``{"seeds": [...]}``;
     default the shipped one)."""
@@ -244,5 +256,5 @@ def load_records(path: str | Path = SHIPPED_SEEDS) -> list[dict[str, Any]]:
     return data["seeds"]
 
 
-__all__ = ["NEIMARK_SACKER", "PHASE_CODE_LABELS", "SHIPPED_SEEDS", "chapter_numbers", "seed_ranges", "is_phase_code", "learned", "load_records", "prediction_curves",
+__all__ = ["NEIMARK_SACKER", "PHASE_CODE_LABELS", "SHIPPED_SEEDS", "chapter_numbers", "seed_ranges", "sweep_comparison", "is_phase_code", "learned", "load_records", "prediction_curves",
            "seed_record", "statistics"]
