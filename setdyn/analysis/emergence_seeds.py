@@ -185,6 +185,18 @@ def seed_ranges(seeds: Sequence[int]) -> str:
     return ",".join(out)
 
 
+def _birth_detail(record: dict[str, Any]) -> str:
+    """Why a phase code's birth is not called Neimark-Sacker, in words from its evidence."""
+    ev = record["events"]
+    e = ev.get("bifurcation_evidence") or {}
+    if e.get("modulus_before") is not None and e["modulus_before"] > 1 and e.get("pair_rotation_period_ms"):
+        return (f"seed {record['seed']}, whose |λ| had already crossed 1 (to {e['modulus_before']:.4f}) one snapshot "
+                f"before its first detected cycle, so that the rule cannot pair the two; its eigenvalue pair turns "
+                f"with a period of {e['pair_rotation_period_ms']:.0f} ms and the cycle is born at "
+                f"{e['period_at_birth_ms']:.0f} ms")
+    return f"seed {record['seed']} ({ev['bifurcation'] or 'no birth found'})"
+
+
 def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The numbers (and the words they decide) of the chapter's section "Across seeds", from the shipped
     records (`load_records`): one flat dict of plain values, every name starting with "seeds_" (the
@@ -200,6 +212,8 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     lags = [r["events"]["accuracy_epoch"] / r["events"]["birth_epoch"] for r in codes
             if r["events"]["accuracy_epoch"] and r["events"]["birth_epoch"]]
     learned_cycles = [r for r in records if not is_phase_code(r) and r["snapshots"][-1]["kind"] == "limit cycle"]
+    others = [r for r in records if learned(r) and not is_phase_code(r)]
+    others_osc = [r for r in others if any(x["kind"] == "limit cycle" for x in r["snapshots"])]
     first = st["first_right"]
     leads = [first[str(r["seed"])]["accuracy"] - first[str(r["seed"])]["cycle"] for r in codes
              if first[str(r["seed"])]["accuracy"] is not None and first[str(r["seed"])]["cycle"] is not None]
@@ -209,7 +223,10 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "n_ns": ns["k"], "ns_words": _count_words(ns["k"], ns["n"], "phase codes"),
         "ns_lo": 100 * ns["ci_low"], "ns_hi": 100 * ns["ci_high"],
         "same_birth_word": "Yes" if n_codes and ns["k"] == n_codes else "Not always",
-        "other_births": ", ".join(f"{v} {k}" for k, v in st["bifurcations"].items() if k != NEIMARK_SACKER) or "none",
+        "other_births": "; ".join(_birth_detail(r) for r in codes if r["events"]["bifurcation"] != NEIMARK_SACKER)
+        or "none",
+        "n_learned_others": len(others), "learned_others_osc": len(others_osc),
+        "learned_others_taxa": ", ".join(sorted({str(r["taxon"]) for r in others})) or "none",
         "birth_median": float(np.median(births)) if births else None,
         "birth_min": min(births) if births else None, "birth_max": max(births) if births else None,
         "accuracy_median": float(np.median(accs)) if accs else None,
