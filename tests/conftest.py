@@ -156,7 +156,17 @@ def book_server(built_book: Path):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_session():
+    """The one Playwright (sync API) of this test process: a second one in the same process fails
+    ("Sync API inside the asyncio loop"), so every browser is launched from this one."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session):
     """Headless Debian Chromium driven by Playwright (never Playwright's own download)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
@@ -165,12 +175,9 @@ def browser():
             "(.ci/run does this), or point SETDYN_CHROMIUM at a Chromium binary.",
             pytrace=False,
         )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 def is_local(url: str) -> bool:

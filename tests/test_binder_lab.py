@@ -199,7 +199,7 @@ def test_launch_buttons_open_their_chapter(built_book):
 
 
 @pytest.fixture(scope="module")
-def lab_browser():
+def lab_browser(playwright_session):
     """Headless Debian Chromium whose only way out is a proxy that does not exist.
 
     Requests to 127.0.0.1/localhost bypass the proxy; everything else fails in
@@ -209,14 +209,11 @@ def lab_browser():
     """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does it)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
     nowhere = free_port()  # nothing listens there
     args = [*CHROMIUM_ARGS, f"--proxy-server=http://127.0.0.1:{nowhere}", "--proxy-bypass-list=127.0.0.1;localhost"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield browser
-        browser.close()
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield browser
+    browser.close()
 
 
 
