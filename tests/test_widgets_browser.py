@@ -357,6 +357,25 @@ def test_bad_onsets_give_an_inline_message(guarded_page, site):
     gp.assert_clean("oscillator explorer")
 
 
+@pytest.mark.parametrize("kind", ["oscillator", "network"])
+def test_bad_onsets_within_one_frame(guarded_page, site, kind):
+    """Two inputs in one frame, the trial invalid when the merged redraw runs (typing '40' into an
+    onset box passes through '4'): the redraw promise settles and nothing throws (it once resolved
+    with itself, a promise chaining cycle)."""
+    gp = open_explorer(guarded_page, site, kind)
+    page = gp.page
+    page.evaluate("""([inst]) => {
+      const box = eval(inst).root.querySelector('input[data-onset-number="1"]');
+      for (const v of ["4", "40"]) { box.value = v; box.dispatchEvent(new Event("input", {bubbles: true})); }
+    }""", [INST])
+    assert page.evaluate(f"() => Promise.race([{INST}.lastRender.then(() => 'settled'),"
+                         " new Promise(r => setTimeout(() => r('pending'), 5000))])") == "settled"
+    assert page.inner_text(".sx-message") != "", "no message for the bad onset"
+    set_onsets(page, [50, 150, 250])
+    assert page.get_attribute(".sx-verdict", "data-verdict" if kind == "oscillator" else "data-answer") != ""
+    gp.assert_clean(f"{kind} explorer")
+
+
 # --------------------------------------------------------------------------- network explorer
 
 

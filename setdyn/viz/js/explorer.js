@@ -132,10 +132,12 @@
    * when it is drawn).
    */
   function coalesced(inst, render) {
-    let busy = false, waiting = null;
+    let busy = false, waiting = null, drawn = Promise.resolve();
     function run() {
       busy = true;
-      inst.lastRender = Promise.resolve(render());
+      const out = render();  // null: nothing new to draw (the controls hold an invalid trial)
+      if (out) drawn = Promise.resolve(out);
+      inst.lastRender = drawn;  // never the waiting promise itself, which is resolved with this
       requestAnimationFrame(function () {
         busy = false;
         if (waiting) { const w = waiting; waiting = null; w.resolve(run()); }
@@ -225,7 +227,7 @@
       if (trial.validate()) {
         verdictBox.dataset.verdict = "";
         verdictBox.textContent = "Fix the onsets to see the oscillator.";
-        return inst.lastRender;
+        return null;
       }
       const seq = trial.state.seq, onsets = trial.state.onsets, p = readParams();
       const f = oscillator(p, seq, onsets, fine);
@@ -350,7 +352,7 @@
       if (trial.validate()) {
         verdictBox.dataset.answer = "";
         verdictBox.textContent = "Fix the onsets to run the network.";
-        return inst.lastRender;
+        return null;
       }
       const seq = trial.state.seq, onsets = trial.state.onsets;
       const codes = stimulus(task, seq, onsets);
