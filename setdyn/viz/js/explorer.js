@@ -59,10 +59,11 @@
         value: state.onsets[k], "data-onset": k, "aria-label": "onset " + (k + 1) + " (ms)" });
       const num = el("input", { type: "number", min: task.onset_min * dt, max: task.onset_max * dt, step: dt,
         value: state.onsets[k], "data-onset-number": k, "aria-label": "onset " + (k + 1) + " (ms), typed" });
-      range.addEventListener("input", function () { num.value = range.value; state.onsets[k] = Number(range.value); onInput(); });
+      range.addEventListener("input", function () { num.value = range.value; state.onsets[k] = Number(range.value); validate(); onInput(); });
       num.addEventListener("input", function () {
         state.onsets[k] = num.value === "" ? NaN : Number(num.value);
         if (Number.isFinite(state.onsets[k])) range.value = num.value;
+        validate();  // the message at once; the figure waits for the next frame
         onInput();
       });
       box.appendChild(el("div", { class: "sx-slot" }, [
@@ -80,16 +81,14 @@
       });
     }
     paint();
-    return {
-      node: box, state: state,
-      /** null when the onsets are allowed; else shows and returns the message. */
-      validate: function () {
-        const err = checkOnsets(task, state.onsets);
-        message.textContent = err ? "Not a valid trial: " + err + "." : "";
-        box.classList.toggle("sx-bad", !!err);
-        return err;
-      },
-    };
+    /** null when the onsets are allowed; else shows and returns the message. */
+    function validate() {
+      const err = checkOnsets(task, state.onsets);
+      message.textContent = err ? "Not a valid trial: " + err + "." : "";
+      box.classList.toggle("sx-bad", !!err);
+      return err;
+    }
+    return { node: box, state: state, validate: validate };
   }
 
   function seqName(task, seq) { return seq.map(function (c) { return task.letters[c]; }).join(""); }
