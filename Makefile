@@ -37,6 +37,8 @@ pretrained: .venv/.stamp
 bench: .venv/.stamp
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/ensemble_speed.py
+	$(PY) benchmarks/sweep_throughput.py
+	$(PY) benchmarks/dsa_cost.py --sizes 2,4,8
 
 # Train and classify many networks (seeds x alpha x noise); resumable; ships setdyn/data/sweep*.
 sweep: .venv/.stamp
