@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: book test train pretrained bench sweep clean
+.PHONY: book test train pretrained bench sweep followup clean
 
 .venv/.stamp: requirements.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -43,6 +43,12 @@ bench: .venv/.stamp
 # Train and classify many networks (seeds x alpha x noise); resumable; ships setdyn/data/sweep*.
 sweep: .venv/.stamp
 	$(PY) -m setdyn sweep --seeds 0-7 --cell-seeds 1.0,0.1:0-31 --alpha 1.0,0.5,0.1 --noise 0,0.05,0.1 --slots 8 --out _build/sweep --ship
+
+# The follow-up paper's grid (alpha x noise x tanh/relu x 5 seeds = 90 networks), for the map of solutions.
+# It spans sessions: every 10 minutes the finished rows and weights are committed to git
+# (sweeps/followup), and the same command on a fresh clone resumes where the last one stopped.
+followup: .venv/.stamp
+	$(PY) -m setdyn sweep --preset followup --out sweeps/followup --jobs 2 --slots 8 --commit-rows 600
 
 clean:
 	rm -rf _build

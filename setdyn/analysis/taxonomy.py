@@ -135,6 +135,15 @@ class TaxonomyEvidence:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TaxonomyEvidence":
+        """The evidence `to_dict` wrote, also after a JSON round trip (a sweep row's ``taxon_evidence``)."""
+        d = dict(d)
+        stable = dict(d.pop("stable"))
+        if stable.get("lattice_extent") is not None:
+            stable["lattice_extent"] = tuple(stable["lattice_extent"])
+        return cls(stable=PointGeometry(**stable), slow=SlowGeometry(**d.pop("slow")), **d)
+
 
 @dataclass
 class Taxon:

@@ -1,0 +1,76 @@
+"""The follow-up paper's grid, trained row by row and committed as it goes (sweeps/followup).
+
+The sweep spans sessions: `python -m setdyn sweep --preset followup --out sweeps/followup --commit-rows 600`
+(`make followup`) commits each finished network's row and weights, and the same command on a fresh clone
+resumes. These tests check that what is committed is what a resume needs, and that it is sound.
+"""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from setdyn import weights
+from setdyn.analysis import taxonomy
+from setdyn.book.build import ROOT
+from setdyn.sweep import grid
+from setdyn.training import TrainConfig, evaluate_all
+
+FOLLOWUP = ROOT / "sweeps" / "followup"
+
+
+def committed_rows() -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((FOLLOWUP / "rows").glob("*.json"))]
+
+
+def followup_ids() -> set[str]:
+    pre = grid.PRESETS["followup"]
+    cfgs = grid.configs(grid.parse_seeds(pre.seeds), pre.alphas, pre.noises, activations=pre.activations)
+    return {grid.net_id(c) for c in cfgs}
+
+
+def test_the_followup_preset_is_the_papers_grid():
+    pre = grid.PRESETS["followup"]
+    assert (pre.alphas, pre.noises, pre.activations) == ((0.1, 0.5, 1.0), (0.0, 0.05, 0.1), ("tanh", "relu"))
+    assert len(followup_ids()) == pre.size == 90
+
+
+def test_committed_rows_belong_to_the_grid_and_have_their_weights():
+    rows = committed_rows()
+    assert rows, f"no committed rows in {FOLLOWUP / 'rows'}"
+    ids = followup_ids()
+    for r in rows:
+        cfg = TrainConfig.from_dict(json.loads(r["config"]))
+        assert grid.net_id(cfg) == r["id"] and r["id"] in ids, r["id"]
+        assert (cfg.alpha, cfg.noise_std, cfg.activation) == (r["alpha"], r["noise_std"], r["activation"])
+        meta = json.loads((FOLLOWUP / "nets" / f"{r['id']}.json").read_text())
+        assert TrainConfig.from_dict(meta["config"]) == cfg
+        assert (FOLLOWUP / "nets" / f"{r['id']}.safetensors").is_file()
+
+
+def test_each_committed_label_follows_from_its_recorded_evidence():
+    for r in committed_rows():
+        assert r.get("taxon") in taxonomy.LABELS, (r["id"], r.get("taxon_error"))
+        ev = taxonomy.TaxonomyEvidence.from_dict(json.loads(r["taxon_evidence"]))
+        assert taxonomy.label_from_evidence(ev) == (r["taxon"], r["taxon_reason"]), r["id"]
+
+
+def test_a_committed_network_has_its_recorded_accuracy():
+    r = committed_rows()[0]
+    model = weights.load(FOLLOWUP / "nets" / f"{r['id']}.safetensors", dtype=torch.float32)
+    assert model.activation_name == r["activation"] and model.alpha == pytest.approx(r["alpha"])
+    acc = evaluate_all(model, TrainConfig.from_dict(json.loads(r["config"])))
+    # the same weights on another CPU may round one borderline trial the other way
+    for key, trials in (("test_acc_clean", 27), ("fresh_acc_clean", 540)):
+        assert abs(acc[key] - r[key]) <= 1 / trials + 1e-9, (key, acc[key], r[key])
+
+
+def test_evidence_round_trips_through_json():
+    rng = np.random.default_rng(0)
+    hexagon = np.c_[np.cos(np.arange(6) * np.pi / 3), np.sin(np.arange(6) * np.pi / 3), 0.01 * rng.standard_normal(6)]
+    ev = taxonomy.TaxonomyEvidence(free_run="fixed point", period_steps=None, n_fixed_points=7, n_stable=6,
+                                   stable=taxonomy.point_geometry(hexagon),
+                                   slow=taxonomy.slow_geometry(hexagon, 1.0), state_scale=2.0)
+    back = taxonomy.TaxonomyEvidence.from_dict(json.loads(json.dumps(ev.to_dict())))
+    assert back == ev
+    assert taxonomy.label_from_evidence(back)[0] == "hexagon"
