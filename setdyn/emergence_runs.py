@@ -19,14 +19,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
 from . import validate
 from .errors import CliError
-from .output import check_out
+from .output import check_out, write_json
 from .training import ENGINE_CHOICES
 
 ROOT = Path(__file__).resolve().parent
@@ -39,20 +38,6 @@ SHIPPED_SEEDS = ROOT / "data" / "emergence" / "seeds.json"
 N_CHECKPOINTS = 40
 
 HELP = "train many seeds with weight snapshots and measure the birth of the oscillator in each"
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(obj, indent=1) + "\n")
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shipped data private to one user
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def train_seed(seed: int, out: Path, engine: str = "auto", epochs: int | None = None) -> Path:
@@ -90,7 +75,7 @@ def measure_folder(folder: Path, seed: int) -> dict[str, Any]:
     final = models[-1].float()
     labels = analyze_network(final, cfg, accuracy=index.get("accuracy"))
     record = seed_record(seed, rows, index, labels)
-    _write_json(path, record)
+    write_json(path, record)
     return record
 
 
@@ -128,11 +113,40 @@ def ship(records: Sequence[dict[str, Any]], dest: Path = SHIPPED_SEEDS) -> Path:
     """Write the records, the book's own run first, to `dest` (atomically)."""
     own = shipped_record()
     rest = [r for r in records if r["seed"] != own["seed"]]
-    _write_json(dest, {"about": "one record per training run of the paper's recipe (setdyn/data/pretrained.json, "
+    write_json(dest, {"about": "one record per training run of the paper's recipe (setdyn/data/pretrained.json, "
                                 "seed replaced): `setdyn.analysis.emergence_seeds.seed_record`; made by "
                                 "`python -m setdyn emergence --seeds ... --ship`",
                        "seeds": [own, *sorted(rest, key=lambda r: r["seed"])]})
     return dest
+
+
+#: The training history a sweep row needs (`setdyn.training.epochs_to_accuracy`); accuracies are counts of
+#: trials over 540 or 27, so 6 decimals keep them exact enough for its thresholds.
+SWEEP_HISTORY_KEYS: tuple[str, ...] = ("train_acc_noisy", "eval_epoch", "test_acc_clean")
+
+
+def export_to_sweep(seeds: Sequence[int], out: Path, sweep_dir: Path) -> list[Path]:
+    """Copy each seed's final network (OUT/seed_S/model.safetensors) into a sweep folder's layout:
+    SWEEP/nets/ID.safetensors + ID.json, ID = `setdyn.sweep.grid.net_id` of its config, the record kept
+    (engine, accuracy, epochs, machine) with only `SWEEP_HISTORY_KEYS` of its history. Then
+    ``python -m setdyn sweep --reanalyze --out SWEEP`` writes their rows, and they sit beside any sweep's
+    networks (the map of solutions reads sweep folders). Returns the written weight files."""
+    import torch
+
+    from . import weights
+    from .sweep.grid import net_id
+    from .training import TrainConfig
+
+    written = []
+    for seed in seeds:
+        src = out / f"seed_{seed}" / "model.safetensors"
+        meta = weights.load_meta(src)
+        hist = meta.get("history") or {}
+        meta["history"] = {k: [round(v, 6) for v in hist[k]] for k in SWEEP_HISTORY_KEYS if k in hist}
+        dest = sweep_dir / "nets" / f"{net_id(TrainConfig.from_dict(meta['config']))}.safetensors"
+        weights.save(weights.load(src, dtype=torch.float32), dest, meta)
+        written.append(dest)
+    return written
 
 
 def handle(args: argparse.Namespace) -> None:
@@ -149,6 +163,10 @@ def handle(args: argparse.Namespace) -> None:
     records = run(seeds, out, jobs=args.jobs, engine=args.engine, epochs=args.epochs)
     if args.ship:
         print(f"wrote {ship(records)}", file=sys.stderr)
+    if args.sweep_dir:
+        paths = export_to_sweep(seeds, out, Path(args.sweep_dir))
+        print(f"wrote {len(paths)} networks to {Path(args.sweep_dir) / 'nets'}; classify them with "
+              f"python -m setdyn sweep --reanalyze --out {args.sweep_dir}", file=sys.stderr)
     from .analysis.emergence_seeds import statistics
 
     print(json.dumps(statistics(records), indent=1))
@@ -164,8 +182,10 @@ def register(subparsers: Any) -> None:
                    help="gradients (see train --engine; default auto: native where it compiles)")
     p.add_argument("--epochs", type=int, help="maximum epochs (default the recipe's 2500)")
     p.add_argument("--ship", action="store_true", help=f"afterwards write {SHIPPED_SEEDS.relative_to(ROOT.parent)}")
+    p.add_argument("--sweep-dir", metavar="SWEEP",
+                   help="afterwards copy the final networks into SWEEP/nets, a sweep folder's layout")
     p.set_defaults(func=handle)
 
 
-__all__ = ["CONFIG", "N_CHECKPOINTS", "SHIPPED_SEEDS", "measure_folder", "register", "run", "ship",
+__all__ = ["CONFIG", "N_CHECKPOINTS", "SHIPPED_SEEDS", "export_to_sweep", "measure_folder", "register", "run", "ship",
            "shipped_record", "train_seed"]

@@ -7,6 +7,8 @@ fails or is interrupted.
 """
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,23 @@ def check_out(out: str) -> Path:
             pass
     except OSError as e:
         raise CliError(f"--out {out}: cannot write in {existing} ({e.strerror or e})") from None
+    return path
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write JSON atomically (a temporary file in the same folder, then a rename), readable by all (0644):
+    a crash leaves the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(obj, indent=1) + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make shipped data private to one user
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
