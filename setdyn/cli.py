@@ -33,12 +33,12 @@ from .output import check_out as _check_out
 from .output import locked_out as _locked_out
 from .model import ACTIVATIONS
 from .paper import ACCEPT
-from . import emergence_runs
+from . import emergence_runs, solution_map
 from .sweep import cli as sweep_cli
 from .training import ENGINE_CHOICES, TrainConfig, evaluate_all, resolve_engine, train
 
 #: Modules that add subcommands, each with a function ``register(subparsers)``.
-PROVIDERS = (sweep_cli, emergence_runs)
+PROVIDERS = (sweep_cli, emergence_runs, solution_map)
 SELECTION_RULE = ("the first seed counting from 0 whose trained network reaches noisy train accuracy >= "
                   f"{ACCEPT['train_acc_noisy']}, noise-free test accuracy = {ACCEPT['test_acc_clean']}, noise-free "
                   f"accuracy >= {ACCEPT['fresh_acc_clean']} on 27 x 20 fresh onset draws, "

@@ -1,0 +1,181 @@
+"""``python -m setdyn map``: the map of solutions, every trained network placed by its dynamics.
+
+Reads sweep folders (DIR/rows/ID.json with the taxonomy label, DIR/nets/ID.safetensors; by default
+`SWEEPS`: the 31 other seeds of the paper's recipe and the follow-up paper's grid, as far as it has
+run) and the book's own network. Every network runs noise-free on the follow-up's shared trial set
+(`dsa_map.map_trials`), reduced to its own first 10 PCs; DSA compares every pair
+(`dsa_map.dsa_distances`) and MDS embeds the distances in the plane (`dsa_map.embed`).
+`dsa_map.knn_agreement` says whether the map means something: how often a network's nearest
+neighbour has its label, against shuffled labels.
+
+Each network carries its setting, its label with the evidence in words, and a compact detail for the
+map's click panel: rates PC1 and PC2 (its own PCs) and the output z of the 27 sequences at the
+default onsets, every `DETAIL_STEP_MS` ms, quantised to int8 (`setdyn.viz.solution_map.encode_detail`).
+
+DSA's score: `SCORE_METHOD` = wasserstein, dsa-metric 2.x's default, which compares the DMD
+eigenvalue spectra (milliseconds per pair here), instead of the follow-up's angular Procrustes
+distance (about 18 s per pair here; 2.8 core-hours for 34 networks). ``--check-angular N`` computes
+the angular distance on N networks chosen across labels and reports the rank correlation of the two
+scores on those pairs, so the substitution is measured, not assumed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import validate
+from .errors import CliError
+from .output import write_json
+
+ROOT = Path(__file__).resolve().parent
+#: The sweep folders the map reads by default (repository-relative), and each one's source name.
+SWEEPS: dict[str, str] = {"sweeps/paper_seeds": "paper-seeds", "sweeps/followup": "followup"}
+#: Where the map is shipped.
+SHIPPED_MAP = ROOT / "data" / "solution_map.json"
+#: DSA's score for the whole map (see the module docstring).
+SCORE_METHOD = "wasserstein"
+#: Sampling of the click panel's traces (ms).
+DETAIL_STEP_MS = 20
+#: Fields of a sweep row the map keeps.
+ROW_FIELDS = ("id", "seed", "alpha", "noise_std", "activation", "taxon", "taxon_reason", "fresh_acc_clean",
+              "period_ms")
+
+HELP = "place every trained network on a map by its dynamics (DSA + MDS), coloured by mechanism"
+
+
+def load_networks(sweeps: dict[Path, str]) -> list[tuple[dict[str, Any], Any]]:
+    """(row, model) of every network of the sweep folders with a row and weights, and the book's own
+    network last; a row without a taxonomy label is refused (reanalyse that sweep first)."""
+    import torch
+
+    from . import weights
+    from .sweep.worker import reanalyze_one
+
+    out = []
+    for folder, source in sweeps.items():
+        for path in sorted((folder / "rows").glob("*.json")):
+            row = json.loads(path.read_text())
+            net = folder / "nets" / f"{row['id']}.safetensors"
+            if not net.is_file():
+                continue  # trained elsewhere (a remote worker without --shared-fs): no weights here
+            if not row.get("taxon"):
+                raise ValueError(f"{path} has no taxonomy label ({row.get('taxon_error', 'not analysed')}); "
+                                 f"run python -m setdyn sweep --reanalyze --out {folder}")
+            out.append(({**{k: row.get(k) for k in ROW_FIELDS}, "source": source},
+                        weights.load(net, dtype=torch.float64)))
+    book = reanalyze_one(str(weights.PRETRAINED))
+    out.append(({**{k: book.get(k) for k in ROW_FIELDS}, "id": "book", "source": "book"}, weights.load()))
+    return out
+
+
+def detail(model: Any) -> tuple[Any, Any, Any]:
+    """Rates PC1, PC2 (the network's own PCs of these trials) and output z of the 27 sequences at the
+    default onsets, every `DETAIL_STEP_MS` ms from 20 to 500 ms: three arrays 27 x T."""
+    import numpy as np
+    import torch
+
+    from . import task
+
+    with torch.no_grad():
+        run = model.run(task.test_set().codes)
+    rates, z = run.rates.double().numpy(), run.outputs.double().numpy()
+    flat = rates.reshape(-1, rates.shape[-1])
+    _, _, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
+    pcs = (rates - flat.mean(0)) @ vt[:2].T
+    every = DETAIL_STEP_MS // task.DT_MS
+    keep = slice(every - 1, None, every)
+    return pcs[:, keep, 0], pcs[:, keep, 1], z[:, keep]
+
+
+def stratified(labels: Sequence[str], n: int) -> list[int]:
+    """n indices spread over the labels: round robin over the labels (most common first), each label's
+    networks in order."""
+    by: dict[str, list[int]] = {}
+    for i, lab in enumerate(labels):
+        by.setdefault(lab, []).append(i)
+    queues = sorted(by.values(), key=len, reverse=True)
+    picked: list[int] = []
+    while len(picked) < min(n, len(labels)):
+        for q in queues:
+            if q and len(picked) < n:
+                picked.append(q.pop(0))
+    return sorted(picked)
+
+
+def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True) -> dict[str, Any]:
+    """The map's data (schema in `setdyn.viz.solution_map`): networks with coordinates and detail, the
+    kNN agreement, and the angular check on `check_angular` networks (0: none)."""
+    import numpy as np
+    from scipy.stats import spearmanr
+    from tqdm.auto import tqdm
+
+    from . import task
+    from .analysis import dsa_map
+    from .analysis.taxonomy import LABELS
+    from .viz.solution_map import encode_detail
+
+    nets = load_networks(sweeps)
+    if len(nets) < 3:
+        raise ValueError(f"a map needs at least 3 networks, found {len(nets)} in {', '.join(map(str, sweeps))}")
+    trials = dsa_map.map_trials()
+    data = [dsa_map.pc_rates(m, trials) for _, m in tqdm(nets, desc="rates", disable=not progress)]
+    dist = dsa_map.dsa_distances(data, score_method=SCORE_METHOD)
+    xy = dsa_map.embed(dist)
+    labels = [row["taxon"] for row, _ in nets]
+    networks = []
+    for (row, model), (x, y) in zip(nets, xy):
+        networks.append({**row, "x": float(x), "y": float(y), "detail": encode_detail(*detail(model))})
+    knn = dsa_map.knn_agreement(dist, labels)
+    out: dict[str, Any] = {
+        "schema": "setdyn-solution-map/1", "labels": list(LABELS),
+        "sequences": [task.sequence_name(c) for c in task.all_combinations()],
+        "valid": [task.is_valid_set(c) for c in task.all_combinations()],
+        "t_ms": list(range(DETAIL_STEP_MS, task.N_STEPS * task.DT_MS + 1, DETAIL_STEP_MS)),
+        "method": {"score_method": SCORE_METHOD, "dsa": dsa_map.DSA_PARAMS, "n_pcs": dsa_map.N_PCS,
+                   "trials": len(trials), "mds_seed": dsa_map.MDS_SEED,
+                   "sweeps": {str(k): v for k, v in sweeps.items()}},
+        "knn": vars(knn), "networks": networks}
+    if check_angular:
+        idx = stratified(labels, check_angular)
+        ang = dsa_map.dsa_distances([data[i] for i in idx], score_method="angular")
+        iu = np.triu_indices(len(idx), 1)
+        rho = spearmanr(ang[iu], dist[np.ix_(idx, idx)][iu]).statistic
+        out["angular_check"] = {"ids": [nets[i][0]["id"] for i in idx], "pairs": len(iu[0]),
+                                "spearman": float(rho), "angular": ang.tolist()}
+    return out
+
+
+def handle(args: argparse.Namespace) -> None:
+    try:
+        validate.whole(args.check_angular, "--check-angular (networks)", 0, 64)
+        folders = [Path(p) for p in args.sweeps.split(",") if p.strip()] if args.sweeps else \
+            [ROOT.parent / p for p in SWEEPS]
+        for f in folders:
+            if not (f / "rows").is_dir():
+                raise ValueError(f"{f} is not a sweep folder (no {f / 'rows'}); give folders written by "
+                                 "python -m setdyn sweep --out DIR")
+        sweeps = {f: SWEEPS.get(f"sweeps/{f.name}", f.name) for f in folders}
+        data = build(sweeps, check_angular=args.check_angular)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    dest = write_json(args.out, data)
+    knn = data["knn"]
+    print(f"wrote {dest}: {len(data['networks'])} networks; nearest neighbour shares the label "
+          f"{knn['observed']:.0%} (shuffled {knn['chance_mean']:.0%}, p = {knn['p_value']:.3f})", file=sys.stderr)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``map`` subcommand to `setdyn.cli`'s subparsers."""
+    p = subparsers.add_parser("map", help=HELP)
+    p.add_argument("--sweeps", help="comma-separated sweep folders (default: " + ", ".join(SWEEPS) + ")")
+    p.add_argument("--out", default=str(SHIPPED_MAP), help="the map's JSON (default: the shipped one)")
+    p.add_argument("--check-angular", type=int, default=0, metavar="N",
+                   help="also compute the follow-up's angular DSA on N networks across labels (about 18 s a pair)")
+    p.set_defaults(func=handle)
+
+
+__all__ = ["DETAIL_STEP_MS", "SCORE_METHOD", "SHIPPED_MAP", "SWEEPS", "build", "detail", "load_networks",
+           "register", "stratified"]
