@@ -1,4 +1,5 @@
-"""The follow-up paper's grid, trained row by row and committed as it goes (sweeps/followup).
+"""The sweeps committed to the repository: the follow-up paper's grid, trained row by row and committed as
+it goes (sweeps/followup), and the 31 other seeds of the paper's recipe (sweeps/paper_seeds).
 
 The sweep spans sessions: `python -m setdyn sweep --preset followup --out sweeps/followup --commit-rows 600`
 (`make followup`) commits each finished network's row and weights, and the same command on a fresh clone
@@ -74,3 +75,20 @@ def test_evidence_round_trips_through_json():
     back = taxonomy.TaxonomyEvidence.from_dict(json.loads(json.dumps(ev.to_dict())))
     assert back == ev
     assert taxonomy.label_from_evidence(back)[0] == "hexagon"
+
+
+def test_paper_seeds_are_the_emergence_runs_with_their_labels():
+    """sweeps/paper_seeds holds the final networks of chapter 8's seeds 1-31 (the shipped config, only the
+    seed changed); each row's label is the one the shipped seed records give that run."""
+    from setdyn.analysis.emergence_seeds import load_records
+
+    folder = ROOT / "sweeps" / "paper_seeds"
+    rows = {r["seed"]: r for r in (json.loads(p.read_text()) for p in (folder / "rows").glob("*.json"))}
+    records = {r["seed"]: r for r in load_records()}
+    assert sorted(rows) == sorted(s for s in records if s != 0) == list(range(1, 32))
+    shipped = TrainConfig.from_dict(weights.load_meta()["config"])
+    for seed, r in rows.items():
+        cfg = TrainConfig.from_dict(json.loads(r["config"]))
+        assert cfg.to_dict() == {**shipped.to_dict(), "seed": seed}
+        assert r["taxon"] == records[seed]["taxon"], seed
+        assert (folder / "nets" / f"{r['id']}.safetensors").is_file()
