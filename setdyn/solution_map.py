@@ -41,7 +41,7 @@ SCORE_METHOD = "wasserstein"
 DETAIL_STEP_MS = 20
 #: Fields of a sweep row the map keeps.
 ROW_FIELDS = ("id", "seed", "alpha", "noise_std", "activation", "taxon", "taxon_reason", "fresh_acc_clean",
-              "period_ms")
+              "period_ms", "free_run")
 
 HELP = "place every trained network on a map by its dynamics (DSA + MDS), coloured by mechanism"
 
@@ -85,7 +85,7 @@ def detail(model: Any) -> tuple[Any, Any, Any]:
     flat = rates.reshape(-1, rates.shape[-1])
     _, _, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
     pcs = (rates - flat.mean(0)) @ vt[:2].T
-    every = DETAIL_STEP_MS // task.DT_MS
+    every = int(round(DETAIL_STEP_MS / task.DT_MS))
     keep = slice(every - 1, None, every)
     return pcs[:, keep, 0], pcs[:, keep, 1], z[:, keep]
 
@@ -133,11 +133,11 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
         "schema": "setdyn-solution-map/1", "labels": list(LABELS),
         "sequences": [task.sequence_name(c) for c in task.all_combinations()],
         "valid": [task.is_valid_set(c) for c in task.all_combinations()],
-        "t_ms": list(range(DETAIL_STEP_MS, task.N_STEPS * task.DT_MS + 1, DETAIL_STEP_MS)),
+        "t_ms": list(range(DETAIL_STEP_MS, int(task.N_STEPS * task.DT_MS) + 1, DETAIL_STEP_MS)),
         "method": {"score_method": SCORE_METHOD, "dsa": dsa_map.DSA_PARAMS, "n_pcs": dsa_map.N_PCS,
                    "trials": len(trials), "mds_seed": dsa_map.MDS_SEED,
                    "sweeps": {str(k): v for k, v in sweeps.items()}},
-        "knn": vars(knn), "networks": networks}
+        "knn": vars(knn), "networks": networks, "distances": np.round(dist, 8).tolist()}
     if check_angular:
         idx = stratified(labels, check_angular)
         ang = dsa_map.dsa_distances([data[i] for i in idx], score_method="angular")
@@ -145,6 +145,61 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
         rho = spearmanr(ang[iu], dist[np.ix_(idx, idx)][iu]).statistic
         out["angular_check"] = {"ids": [nets[i][0]["id"] for i in idx], "pairs": len(iu[0]),
                                 "spearman": float(rho), "angular": ang.tolist()}
+    return out
+
+
+#: Below this p-value the map's nearest neighbours share labels more often than shuffled labels do.
+KNN_ALPHA = 0.05
+
+
+def load_map(path: str | Path = SHIPPED_MAP) -> dict[str, Any]:
+    """The map's data (default the shipped one); FileNotFoundError naming the command that writes it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; python -m setdyn map writes it")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def summary(data: dict[str, Any]) -> dict[str, Any]:
+    """The chapter's numbers and the words they choose (keys prefixed ``map_``)."""
+    from collections import Counter
+
+    from .sweep.grid import PRESETS
+
+    nets = data["networks"]
+    by_source = Counter(n["source"] for n in nets)
+    counts = Counter(n["taxon"] for n in nets)
+    order = [lab for lab in data["labels"] if counts[lab]]
+    largest = max(order, key=lambda lab: (counts[lab], -order.index(lab)))
+    knn = data["knn"]
+    out: dict[str, Any] = {
+        "map_n": len(nets), "map_n_seeds": by_source["paper-seeds"], "map_n_followup": by_source["followup"],
+        "map_followup_total": PRESETS["followup"].size,
+        "map_labels_text": ", ".join(f"{counts[lab]} {lab}" for lab in sorted(order, key=lambda lab: -counts[lab])),
+        "map_n_unlabelled": counts["unlabelled"], "map_largest": largest, "map_largest_n": counts[largest],
+        "map_unlabelled_verdict": ("no network is unlabelled" if not counts["unlabelled"] else
+                                   "“unlabelled” is the largest class" if largest == "unlabelled" else
+                                   f"“unlabelled” ({counts['unlabelled']}) is not the largest class"),
+        "map_knn_pct": 100 * knn["observed"], "map_knn_chance_pct": 100 * knn["chance_mean"],
+        "map_knn_p": knn["p_value"], "map_knn_permutations": knn["n_permutations"],
+        "map_knn_verdict": ("the map groups networks by mechanism" if knn["p_value"] < KNN_ALPHA else
+                            "on this evidence the map does not group networks by mechanism"),
+        "map_score_method": data["method"]["score_method"],
+    }
+    failed = [n for n in nets if n["taxon"] == "not-learned"]
+    cycling = sum(n.get("free_run") == "limit cycle" for n in failed)
+    out["map_n_not_learned"] = len(failed)
+    out["map_not_learned_cycle"] = ("all" if failed and cycling == len(failed) else "none" if not cycling
+                                    else str(cycling))
+    book = next(n for n in nets if n["source"] == "book")
+    out["map_book_label"] = book["taxon"]
+    check = data.get("angular_check")
+    if check:
+        rho = check["spearman"]
+        out.update({"map_angular_n": len(check["ids"]), "map_angular_pairs": check["pairs"], "map_angular_rho": rho,
+                    "map_angular_verdict": ("the two scores order the pairs much alike" if rho >= 0.7 else
+                                            "the two scores order the pairs only loosely alike" if rho >= 0.4 else
+                                            "the two scores order the pairs differently: read the map with care")})
     return out
 
 
@@ -177,5 +232,5 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=handle)
 
 
-__all__ = ["DETAIL_STEP_MS", "SCORE_METHOD", "SHIPPED_MAP", "SWEEPS", "build", "detail", "load_networks",
-           "register", "stratified"]
+__all__ = ["DETAIL_STEP_MS", "KNN_ALPHA", "SCORE_METHOD", "SHIPPED_MAP", "SWEEPS", "build", "detail", "load_map",
+           "load_networks", "register", "stratified", "summary"]

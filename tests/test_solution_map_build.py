@@ -1,0 +1,127 @@
+"""The map of solutions' data: built from sweep folders (python -m setdyn map), shipped, and read by chapter 7."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from setdyn import solution_map as sm
+from setdyn import weights
+from setdyn.analysis import dsa_map
+from setdyn.book.build import ROOT
+from setdyn.viz.solution_map import decode_detail
+
+
+def test_stratified_spreads_over_labels():
+    labels = ["a"] * 6 + ["b"] * 3 + ["c"]
+    picked = sm.stratified(labels, 5)
+    assert sorted({labels[i] for i in picked}) == ["a", "b", "c"]
+    assert len(picked) == len(set(picked)) == 5
+    assert sm.stratified(labels, 50) == list(range(10))
+
+
+def _data(knn_p: float, taxa: list[str], free_runs: list[str]) -> dict:
+    nets = [{"source": "book" if i == 0 else "paper-seeds", "taxon": t, "free_run": f}
+            for i, (t, f) in enumerate(zip(taxa, free_runs))]
+    return {"networks": nets, "labels": ["not-learned", "phase-code", "unlabelled"],
+            "knn": {"observed": 0.6, "chance_mean": 0.3, "p_value": knn_p, "n_permutations": 1000},
+            "method": {"score_method": "wasserstein"},
+            "angular_check": {"ids": ["a", "b", "c"], "pairs": 3, "spearman": 0.2}}
+
+
+def test_summary_words_follow_the_numbers():
+    s = sm.summary(_data(0.001, ["phase-code", "not-learned", "not-learned", "unlabelled"],
+                         ["limit cycle", "limit cycle", "fixed point", "limit cycle"]))
+    assert s["map_knn_verdict"] == "the map groups networks by mechanism"
+    assert (s["map_n_not_learned"], s["map_not_learned_cycle"]) == (2, "1")
+    assert s["map_largest"] == "not-learned" and "not the largest" in s["map_unlabelled_verdict"]
+    assert s["map_book_label"] == "phase-code"
+    assert "differently" in s["map_angular_verdict"]
+    s = sm.summary(_data(0.2, ["phase-code", "unlabelled", "unlabelled", "not-learned"],
+                         ["limit cycle", "fixed point", "fixed point", "limit cycle"]))
+    assert "does not group" in s["map_knn_verdict"]
+    assert s["map_unlabelled_verdict"] == "“unlabelled” is the largest class"
+    assert s["map_not_learned_cycle"] == "all"
+
+
+def test_build_from_a_sweep_folder(tmp_path):
+    """Two networks of a sweep folder and the book's: coordinates, labels from the rows, a detail that
+    decodes to the network's own traces, distances that are a metric's (symmetric, zero diagonal)."""
+    src = ROOT / "sweeps" / "paper_seeds"
+    rows = sorted((src / "rows").glob("*.json"))[:2]
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "nets").mkdir()
+    for row in rows:
+        shutil.copy(row, tmp_path / "rows")
+        for ext in (".safetensors", ".json"):
+            shutil.copy(src / "nets" / (row.stem + ext), tmp_path / "nets")
+    data = sm.build({tmp_path: "paper-seeds"}, progress=False)
+    nets = data["networks"]
+    assert [n["source"] for n in nets] == ["paper-seeds", "paper-seeds", "book"]
+    for n, row in zip(nets, rows):
+        assert n["taxon"] == json.loads(row.read_text())["taxon"]
+    d = np.array(data["distances"])
+    assert d.shape == (3, 3) and np.allclose(d, d.T) and np.all(np.diag(d) == 0) and np.all(d[~np.eye(3, dtype=bool)] > 0)
+    T = len(data["t_ms"])
+    assert data["t_ms"][-1] == 500 and T == 500 // sm.DETAIL_STEP_MS
+    got = decode_detail(nets[-1]["detail"], 27, T)
+    want = np.stack(sm.detail(weights.load()))
+    scale = np.abs(want).max(axis=(1, 2), keepdims=True)
+    assert np.all(np.abs(got - want) <= scale / 127 + 1e-9)
+
+
+def test_a_folder_without_rows_is_refused(tmp_path):
+    from setdyn.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["map", "--sweeps", str(tmp_path), "--out", str(tmp_path / "m.json")])
+    assert e.value.code == 2
+    assert not (tmp_path / "m.json").exists()
+
+
+# ------------------------------------------------------------------------------------------ the shipped map
+def shipped() -> dict:
+    return sm.load_map()
+
+
+def test_shipped_map_holds_every_committed_network_with_its_label():
+    data = shipped()
+    by_id = {n["id"]: n for n in data["networks"]}
+    for folder, source in sm.SWEEPS.items():
+        committed = {json.loads(p.read_text())["id"]: json.loads(p.read_text())
+                     for p in (ROOT / folder / "rows").glob("*.json")}
+        mapped = {i for i, n in by_id.items() if n["source"] == source}
+        assert mapped <= set(committed), f"{source}: networks on the map without a committed row"
+        if source == "paper-seeds":
+            assert mapped == set(committed)
+        for i in mapped:
+            assert by_id[i]["taxon"] == committed[i]["taxon"], i
+    assert [n["taxon"] for n in data["networks"] if n["source"] == "book"] == ["phase-code"]
+
+
+def test_shipped_map_agreement_follows_from_its_distances():
+    data = shipped()
+    d = np.array(data["distances"])
+    labels = [n["taxon"] for n in data["networks"]]
+    knn = dsa_map.knn_agreement(d, labels, k=data["knn"]["k"], n_permutations=data["knn"]["n_permutations"])
+    assert knn.observed == pytest.approx(data["knn"]["observed"])
+    assert knn.p_value == pytest.approx(data["knn"]["p_value"])
+
+
+def test_shipped_distances_are_recomputed_here():
+    """DSA's wasserstein distance of three shipped networks, recomputed on this machine, is the shipped one."""
+    data = shipped()
+    nets = data["networks"]
+    picks = [0, len(nets) // 2, len(nets) - 1]
+    models = []
+    for i in picks:
+        n = nets[i]
+        if n["source"] == "book":
+            models.append(weights.load())
+        else:
+            folder = next(f for f, s in sm.SWEEPS.items() if s == n["source"])
+            models.append(weights.load(ROOT / folder / "nets" / f"{n['id']}.safetensors"))
+    trials = dsa_map.map_trials()
+    d = dsa_map.dsa_distances([dsa_map.pc_rates(m, trials) for m in models], score_method=data["method"]["score_method"])
+    want = np.array(data["distances"])[np.ix_(picks, picks)]
+    assert np.allclose(d, want, rtol=1e-3, atol=1e-6)
