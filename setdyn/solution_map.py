@@ -14,7 +14,7 @@ default onsets, every `DETAIL_STEP_MS` ms, quantised to int8 (`setdyn.viz.soluti
 
 DSA's score: `SCORE_METHOD` = wasserstein, dsa-metric 2.x's default, which compares the DMD
 eigenvalue spectra (milliseconds per pair here), instead of the follow-up's angular Procrustes
-distance (about 18 s per pair here; 2.8 core-hours for 34 networks). ``--check-angular N`` computes
+distance (seconds per pair). ``--check-angular N`` computes
 the angular distance on N networks chosen across labels and reports the rank correlation of the two
 scores on those pairs, so the substitution is measured, not assumed.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -122,7 +123,9 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
         raise ValueError(f"a map needs at least 3 networks, found {len(nets)} in {', '.join(map(str, sweeps))}")
     trials = dsa_map.map_trials()
     data = [dsa_map.pc_rates(m, trials) for _, m in tqdm(nets, desc="rates", disable=not progress)]
+    start = time.perf_counter()
     dist = dsa_map.dsa_distances(data, score_method=SCORE_METHOD)
+    seconds = time.perf_counter() - start
     xy = dsa_map.embed(dist)
     labels = [row["taxon"] for row, _ in nets]
     networks = []
@@ -135,16 +138,19 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
         "valid": [task.is_valid_set(c) for c in task.all_combinations()],
         "t_ms": list(range(DETAIL_STEP_MS, int(task.N_STEPS * task.DT_MS) + 1, DETAIL_STEP_MS)),
         "method": {"score_method": SCORE_METHOD, "dsa": dsa_map.DSA_PARAMS, "n_pcs": dsa_map.N_PCS,
-                   "trials": len(trials), "mds_seed": dsa_map.MDS_SEED,
+                   "trials": len(trials), "mds_seed": dsa_map.MDS_SEED, "dsa_seconds": seconds,
                    "sweeps": {str(k): v for k, v in sweeps.items()}},
         "knn": vars(knn), "networks": networks, "distances": np.round(dist, 8).tolist()}
     if check_angular:
         idx = stratified(labels, check_angular)
+        start = time.perf_counter()
         ang = dsa_map.dsa_distances([data[i] for i in idx], score_method="angular")
+        seconds = time.perf_counter() - start
         iu = np.triu_indices(len(idx), 1)
         rho = spearmanr(ang[iu], dist[np.ix_(idx, idx)][iu]).statistic
         out["angular_check"] = {"ids": [nets[i][0]["id"] for i in idx], "pairs": len(iu[0]),
-                                "spearman": float(rho), "angular": ang.tolist()}
+                                "spearman": float(rho), "angular": ang.tolist(),
+                                "seconds_per_pair": seconds / len(iu[0])}
     return out
 
 
@@ -197,6 +203,8 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
     if check:
         rho = check["spearman"]
         out.update({"map_angular_n": len(check["ids"]), "map_angular_pairs": check["pairs"], "map_angular_rho": rho,
+                    "map_angular_s_per_pair": check["seconds_per_pair"],
+                    "map_dsa_ms_per_pair": 1e3 * data["method"]["dsa_seconds"] / max(1, len(nets) * (len(nets) - 1) // 2),
                     "map_angular_verdict": ("the two scores order the pairs much alike" if rho >= 0.7 else
                                             "the two scores order the pairs only loosely alike" if rho >= 0.4 else
                                             "the two scores order the pairs differently: read the map with care")})
@@ -228,7 +236,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sweeps", help="comma-separated sweep folders (default: " + ", ".join(SWEEPS) + ")")
     p.add_argument("--out", default=str(SHIPPED_MAP), help="the map's JSON (default: the shipped one)")
     p.add_argument("--check-angular", type=int, default=0, metavar="N",
-                   help="also compute the follow-up's angular DSA on N networks across labels (about 18 s a pair)")
+                   help="also compute the follow-up's angular DSA on N networks across labels (seconds a pair)")
     p.set_defaults(func=handle)
 
 
