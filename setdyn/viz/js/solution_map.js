@@ -11,7 +11,7 @@
   "use strict";
   if (window.setdynSolutionMap) return;
   const CONFIG = { displaylogo: false, displayModeBar: false, responsive: true };
-  const VALID = "#0072B2", INVALID = "#E69F00"; // valid SET / not a SET (Okabe-Ito blue, orange)
+  const VALID = "#2b8a1b", INVALID = "#999999"; // valid SET / not a SET, as in the explorers (green, grey)
   const SOURCES = { // marker and name of each source, in the order the filters list them
     book: { symbol: "star", glyph: "\u2605", size: 17, name: "the book's network" },
     "paper-seeds": { symbol: "circle", glyph: "\u25CF", size: 9, name: "paper's seeds" },
@@ -155,7 +155,7 @@
       title.append(" \u00B7 " + settingText(n, dt) + " \u00B7 " + source(n.source).name +
         " \u00B7 accuracy " + (100 * n.fresh_acc_clean).toFixed(1) + "%" +
         (n.period_ms === null || n.period_ms === undefined ? "" : " \u00B7 period " + num(n.period_ms) + " ms") +
-        (inst.visible && !inst.visible(n) ? " (hidden on the map by the filters)" : ""));
+        (!inst.visible(n) ? " (hidden on the map by the filters)" : ""));
       reason.textContent = n.taxon_reason;
       const drawn = [Plotly.react(portrait, traces(d[0], d[1], true), Object.assign({}, small, {
         xaxis: { title: { text: "rate PC1" }, zeroline: false, constrain: "domain" },
@@ -191,7 +191,7 @@
       return [lo - pad, hi + pad];
     }
     const layout = { margin: { l: 30, r: 8, t: 8, b: 30 }, hovermode: "closest", template: null, font: { size: 12 },
-      xaxis: { title: { text: "MDS 1", standoff: 4 }, showticklabels: false, zeroline: false, range: xr, fixedrange: false },
+      xaxis: { title: { text: "MDS 1", standoff: 4 }, showticklabels: false, zeroline: false, range: xr },
       yaxis: { title: { text: "MDS 2", standoff: 4 }, showticklabels: false, zeroline: false, range: yr,
         scaleanchor: "x", constrain: "domain" },
       legend: { orientation: "h", x: 0, y: -0.04, yanchor: "top", itemclick: false, itemdoubleclick: false },
