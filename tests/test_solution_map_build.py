@@ -9,7 +9,7 @@ from setdyn import solution_map as sm
 from setdyn import weights
 from setdyn.analysis import dsa_map
 from setdyn.book.build import ROOT
-from setdyn.viz.solution_map import decode_detail
+from setdyn.viz.solution_map import decode_detail, load_map
 
 
 def test_stratified_spreads_over_labels():
@@ -25,8 +25,8 @@ def _data(knn_p: float, taxa: list[str], free_runs: list[str]) -> dict:
             for i, (t, f) in enumerate(zip(taxa, free_runs))]
     return {"networks": nets, "labels": ["not-learned", "phase-code", "unlabelled"],
             "knn": {"observed": 0.6, "chance_mean": 0.3, "p_value": knn_p, "n_permutations": 1000},
-            "method": {"score_method": "wasserstein"},
-            "angular_check": {"ids": ["a", "b", "c"], "pairs": 3, "spearman": 0.2}}
+            "method": {"score_method": "wasserstein", "dsa_seconds": 0.01},
+            "angular_check": {"ids": ["a", "b", "c"], "pairs": 3, "spearman": 0.2, "seconds_per_pair": 4.0}}
 
 
 def test_summary_words_follow_the_numbers():
@@ -40,6 +40,7 @@ def test_summary_words_follow_the_numbers():
     s = sm.summary(_data(0.2, ["phase-code", "unlabelled", "unlabelled", "not-learned"],
                          ["limit cycle", "fixed point", "fixed point", "limit cycle"]))
     assert "does not group" in s["map_knn_verdict"]
+    assert "only weakly" in sm.summary(_data(0.05, ["phase-code"] * 3, ["limit cycle"] * 3))["map_knn_verdict"]
     assert s["map_unlabelled_verdict"] == "“unlabelled” is the largest class"
     assert s["map_not_learned_cycle"] == "all"
 
@@ -70,18 +71,19 @@ def test_build_from_a_sweep_folder(tmp_path):
     assert np.all(np.abs(got - want) <= scale / 127 + 1e-9)
 
 
-def test_a_folder_without_rows_is_refused(tmp_path):
+def test_bad_input_is_refused(tmp_path, capsys):
     from setdyn.cli import main
 
-    with pytest.raises(SystemExit) as e:
-        main(["map", "--sweeps", str(tmp_path), "--out", str(tmp_path / "m.json")])
-    assert e.value.code == 2
+    assert main(["map", "--sweeps", str(tmp_path), "--out", str(tmp_path / "m.json")]) == 2
+    assert "is not a sweep folder" in capsys.readouterr().err
+    assert main(["map", "--check-angular", "-1", "--out", str(tmp_path / "m.json")]) == 2
+    assert "--check-angular" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
 
 
 # ------------------------------------------------------------------------------------------ the shipped map
 def shipped() -> dict:
-    return sm.load_map()
+    return load_map()
 
 
 def test_shipped_map_holds_every_committed_network_with_its_label():

@@ -19,10 +19,9 @@ import numpy as np
 
 from .. import paper
 from ..display import HTMLFragment
+from ..solution_map import SHIPPED_MAP as MAP_FILE  # the shipped map (built by ``python -m setdyn map``)
 
 JS_DIR = Path(__file__).parent / "js"
-#: The shipped map (built by ``python -m setdyn map``).
-MAP_FILE = Path(__file__).resolve().parents[1] / "data" / "solution_map.json"
 SCHEMA = "setdyn-solution-map/1"
 #: The detail block's quantities, in their order in ``q``.
 QUANTITIES: tuple[str, ...] = ("rate PC1", "rate PC2", "output z")
