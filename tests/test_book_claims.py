@@ -182,3 +182,30 @@ def test_chapter_8_sets_the_sweeps_paper_cell_beside_the_seeds(glued):
     cell = df[stats.in_cell(df)]
     assert (g["seeds_sweep_k"], g["seeds_sweep_n"]) == ((cell.label == "phase-oscillator").sum(), len(cell))
     assert g["seeds_sweep_lo"] < 100 * g["seeds_sweep_k"] / g["seeds_sweep_n"] < g["seeds_sweep_hi"]
+
+
+def test_chapter_7_map_numbers_are_the_shipped_maps(glued):
+    """The map section's counts and words come from the shipped map and agree with each other."""
+    from collections import Counter
+
+    from setdyn.viz.solution_map import load_map
+
+    g = glued["07_sweep"]
+    data = load_map()
+    nets = data["networks"]
+    counts = Counter(n["taxon"] for n in nets)
+    assert g["map_n"] == len(nets) == 1 + g["map_n_seeds"] + g["map_n_followup"]
+    assert g["map_n_seeds"] == 31 and g["map_followup_total"] == 90
+    assert sum(int(part.split()[0]) for part in g["map_labels_text"].split(", ")) == len(nets)
+    assert g["map_largest_n"] == max(counts.values()) == counts[g["map_largest"]]
+    assert ("not the largest" in g["map_unlabelled_verdict"]) == (0 < counts["unlabelled"] < g["map_largest_n"])
+    p = data["knn"]["p_value"]
+    assert g["map_knn_p"] == p and ("does not" in g["map_knn_verdict"]) == (p >= 0.1)
+    assert g["map_knn_chance_pct"] < g["map_knn_pct"] or "does not" in g["map_knn_verdict"]
+    rho = data["angular_check"]["spearman"]
+    assert g["map_angular_rho"] == rho and ("much alike" in g["map_angular_verdict"]) == (rho >= 0.7)
+    failed = [n for n in nets if n["taxon"] == "not-learned"]
+    cycling = sum(n["free_run"] == "limit cycle" for n in failed)
+    assert g["map_n_not_learned"] == len(failed)
+    assert g["map_not_learned_cycle"] in ("all", "none", str(cycling))
+    assert (g["map_not_learned_cycle"] == "all") == (cycling == len(failed) > 0)
