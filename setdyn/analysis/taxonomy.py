@@ -71,9 +71,9 @@ LINE_MIN_EXTENT = 0.1
 
 #: What each label means (one sentence each, for the book's definitions).
 DEFINITIONS: dict[str, str] = {
-    "not-learned": "did not learn the task: noise-free accuracy on 27 x 20 fresh onset draws below 95%.",
-    "phase-code": "the input-free network runs a limit cycle (period >= 80 ms) and each colour shifts its phase so "
-                  "that a Z3 automaton of 0 and +-120 degree kicks predicts the end phase of all 27 inputs.",
+    "not-learned": "did not learn the task: noise-free accuracy on 27 × 20 fresh onset draws below 95%.",
+    "phase-code": "the input-free network runs a limit cycle (period ≥ 80 ms) and each colour shifts its phase so "
+                  "that a Z3 automaton of 0 and ±120 degree kicks predicts the end phase of all 27 inputs.",
     "star": "star-like fast oscillation: the free run ends on a cycle of 3 or 4 steps (30-40 ms), a few points "
             "visited in turn.",
     "hexagon": "six stable fixed points in a plane, at the corners of a near-regular hexagon (angular gaps within "
@@ -81,10 +81,10 @@ DEFINITIONS: dict[str, str] = {
     "lattice": "six or more stable fixed points in a plane on a 2-D grid: each is a whole-number combination of "
                "two lattice vectors (within 0.15 lattice units).",
     "line-attractor": "a continuum of slow points (|F(x) - x| < 0.1% of the state scale) along a curve: their first "
-                      "principal component holds >= 90% of their variance, they span >= 10% of the state scale, "
+                      "principal component holds ≥ 90% of their variance, they span ≥ 10% of the state scale, "
                       "with no gap wider than a quarter of the span of their central 90%.",
-    "fixed-points": "two or more stable fixed points (neither hexagon nor lattice) onto which >= 95% of trial end "
-                    "states relax, each point's basin holding one answer (purity >= 0.95).",
+    "fixed-points": "two or more stable fixed points (neither hexagon nor lattice) onto which ≥ 95% of trial end "
+                    "states relax, each point's basin holding one answer (purity ≥ 0.95).",
     "transient": "learned, but the answer is carried by the transient: relaxed with the input off, the end states "
                  "no longer separate valid from invalid (no attractor code found).",
     "unlabelled": "learned, but none of the measured mechanisms fits (the evidence says why).",
