@@ -38,7 +38,8 @@ bench: .venv/.stamp
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/ensemble_speed.py
 	$(PY) benchmarks/sweep_throughput.py
-	$(PY) benchmarks/dsa_cost.py --sizes 2,4,8
+	$(PY) benchmarks/dsa_cost.py --sizes 32,64,128,256 --score-method wasserstein
+	$(PY) benchmarks/dsa_cost.py --sizes 2,4,8 --score-method angular
 
 # Train and classify many networks (seeds x alpha x noise); resumable; ships setdyn/data/sweep*.
 sweep: .venv/.stamp
