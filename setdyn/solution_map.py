@@ -30,12 +30,13 @@ from typing import Any, Sequence
 from . import validate
 from .errors import CliError
 from .output import write_json
+from .viz.solution_map import MAP_FILE, encode_detail
 
 ROOT = Path(__file__).resolve().parent
 #: The sweep folders the map reads by default (repository-relative), and each one's source name.
 SWEEPS: dict[str, str] = {"sweeps/paper_seeds": "paper-seeds", "sweeps/followup": "followup"}
-#: Where the map is shipped.
-SHIPPED_MAP = ROOT / "data" / "solution_map.json"
+#: Where the map is shipped (one path, the viewer's).
+SHIPPED_MAP = MAP_FILE
 #: DSA's score for the whole map (see the module docstring).
 SCORE_METHOD = "wasserstein"
 #: Sampling of the click panel's traces (ms).
@@ -116,7 +117,6 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
     from . import task
     from .analysis import dsa_map
     from .analysis.taxonomy import LABELS
-    from .viz.solution_map import encode_detail
 
     nets = load_networks(sweeps)
     if len(nets) < 3:

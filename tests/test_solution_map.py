@@ -122,3 +122,15 @@ def test_show_map_displays_the_fragment(monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     sm.show_map(small_map())
     assert isinstance(shown[0], sm.SolutionMapHTML)
+
+
+def test_alt_text_wraps_the_map_for_screen_readers():
+    from setdyn.viz.solution_map import load_map, map_html
+
+    data = load_map()
+    page = str(map_html(data, alt='A map "of" networks'))
+    assert page.startswith('<div class="setdyn-figure" role="group" aria-label="A map &quot;of&quot; networks">')
+    assert page.rstrip().endswith("</div>")
+    assert not str(map_html(data)).startswith('<div class="setdyn-figure"')
+    with pytest.raises(ValueError, match="alt"):
+        map_html(data, alt="  ")

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import itertools
 import json
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ import numpy as np
 
 from .. import paper
 from ..display import HTMLFragment
-from ..solution_map import SHIPPED_MAP as MAP_FILE  # the shipped map (built by ``python -m setdyn map``)
 
 JS_DIR = Path(__file__).parent / "js"
+#: The shipped map (built by ``python -m setdyn map``, `setdyn.solution_map`).
+MAP_FILE = Path(__file__).resolve().parents[1] / "data" / "solution_map.json"
 SCHEMA = "setdyn-solution-map/1"
 #: The detail block's quantities, in their order in ``q``.
 QUANTITIES: tuple[str, ...] = ("rate PC1", "rate PC2", "output z")
@@ -113,11 +115,12 @@ def check_map(data: dict[str, Any]) -> None:
         decode_detail(net["detail"], len(data["sequences"]), len(data["t_ms"]))
 
 
-def map_html(data: dict[str, Any]) -> SolutionMapHTML:
+def map_html(data: dict[str, Any], alt: str | None = None) -> SolutionMapHTML:
     """A self-contained HTML fragment (style, data and script inlined) of the map of solutions.
 
     ``data`` follows schema ``setdyn-solution-map/1`` (`load_map`). The payload adds each label's colour
-    (`label_colours`), the decision threshold and dt (ms, for tau = dt / alpha).
+    (`label_colours`), the decision threshold and dt (ms, for tau = dt / alpha). ``alt``: the text a screen
+    reader gives for the whole map (the book's figures carry one; ``role="group"`` keeps its controls reachable).
     """
     check_map(data)
     payload = json.dumps({**data, "colours": label_colours(list(data["labels"])),
@@ -129,14 +132,19 @@ def map_html(data: dict[str, Any]) -> SolutionMapHTML:
     if "</script" in js.lower() or "</style" in css.lower():
         raise ValueError("solution_map.js / solution_map.css must not contain '</script' or '</style'")
     # data-setdyn-needs-plotly (and class="plotly-graph-div") make setdyn.book.sphinx_ext load plotly.js
-    return SolutionMapHTML(
+    if alt is not None and not str(alt).strip():
+        raise ValueError("alt must be a description of the map, got an empty string")
+    wrap = (f'<div class="setdyn-figure" role="group" aria-label="{html_escape(str(alt), quote=True)}">', "</div>\n") \
+        if alt else ("", "")
+    return SolutionMapHTML(wrap[0] +
         f'<div class="setdyn-solution-map" id="{uid}" data-setdyn-needs-plotly>\n<style>{css}</style>\n'
         '<div class="sm-body"><div class="sm-main"><div class="sm-filters"></div>'
         '<p class="sm-status" aria-live="polite"></p><div class="sm-map plotly-graph-div"></div></div>\n'
         '<div class="sm-detail" aria-live="polite"></div></div>\n'
         "<noscript>This map runs in your browser and needs JavaScript.</noscript>\n"
         f'<script type="application/json" class="sm-data">{payload}</script>\n'
-        f'<script>\n{js}\nwindow.setdynSolutionMap.mount(document.getElementById("{uid}"));\n</script>\n</div>\n')
+        f'<script>\n{js}\nwindow.setdynSolutionMap.mount(document.getElementById("{uid}"));\n</script>\n</div>\n'
+        + wrap[1])
 
 
 def load_map(path: str | Path | None = None) -> dict[str, Any]:
@@ -151,11 +159,12 @@ def load_map(path: str | Path | None = None) -> dict[str, Any]:
     return data
 
 
-def show_map(data: dict[str, Any] | None = None) -> None:
-    """Display the map of solutions (in Jupyter and in the book alike; ``data`` None: `load_map`)."""
+def show_map(data: dict[str, Any] | None = None, alt: str | None = None) -> None:
+    """Display the map of solutions (in Jupyter and in the book alike; ``data`` None: `load_map`;
+    ``alt`` as in `map_html`)."""
     from IPython.display import display
 
-    display(map_html(load_map() if data is None else data))
+    display(map_html(load_map() if data is None else data, alt=alt))
 
 
 __all__ = ["PALETTE", "SolutionMapHTML", "decode_detail", "encode_detail", "label_colours", "load_map",
