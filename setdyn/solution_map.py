@@ -66,10 +66,14 @@ def load_networks(sweeps: dict[Path, str]) -> list[tuple[dict[str, Any], Any]]:
             if not row.get("taxon"):
                 raise ValueError(f"{path} has no taxonomy label ({row.get('taxon_error', 'not analysed')}); "
                                  f"run python -m setdyn sweep --reanalyze --out {folder}")
-            out.append(({**{k: row.get(k) for k in ROW_FIELDS}, "source": source},
+            # the id names the source too: a config can sit in two sweeps (the follow-up grid's paper cell is
+            # the paper's recipe with seeds 0-4), trained by different engines into different networks
+            out.append(({**{k: row.get(k) for k in ROW_FIELDS}, "id": f"{source}/{row['id']}", "row_id": row["id"],
+                         "source": source},
                         weights.load(net, dtype=torch.float64)))
     book = reanalyze_one(str(weights.PRETRAINED))
-    out.append(({**{k: book.get(k) for k in ROW_FIELDS}, "id": "book", "source": "book"}, weights.load()))
+    out.append(({**{k: book.get(k) for k in ROW_FIELDS}, "id": "book", "row_id": None, "source": "book"},
+                weights.load()))
     return out
 
 

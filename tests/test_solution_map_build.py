@@ -88,11 +88,13 @@ def shipped() -> dict:
 
 def test_shipped_map_holds_every_committed_network_with_its_label():
     data = shipped()
-    by_id = {n["id"]: n for n in data["networks"]}
+    ids = [n["id"] for n in data["networks"]]
+    assert len(set(ids)) == len(ids), "map ids are not unique"
     for folder, source in sm.SWEEPS.items():
+        by_id = {n["row_id"]: n for n in data["networks"] if n["source"] == source}
         committed = {json.loads(p.read_text())["id"]: json.loads(p.read_text())
                      for p in (ROOT / folder / "rows").glob("*.json")}
-        mapped = {i for i, n in by_id.items() if n["source"] == source}
+        mapped = set(by_id)
         assert mapped <= set(committed), f"{source}: networks on the map without a committed row"
         if source == "paper-seeds":
             assert mapped == set(committed)
@@ -122,7 +124,7 @@ def test_shipped_distances_are_recomputed_here():
             models.append(weights.load())
         else:
             folder = next(f for f, s in sm.SWEEPS.items() if s == n["source"])
-            models.append(weights.load(ROOT / folder / "nets" / f"{n['id']}.safetensors"))
+            models.append(weights.load(ROOT / folder / "nets" / f"{n['row_id']}.safetensors"))
     trials = dsa_map.map_trials()
     d = dsa_map.dsa_distances([dsa_map.pc_rates(m, trials) for m in models], score_method=data["method"]["score_method"])
     want = np.array(data["distances"])[np.ix_(picks, picks)]
