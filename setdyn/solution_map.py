@@ -78,21 +78,18 @@ def load_networks(sweeps: dict[Path, str]) -> list[tuple[dict[str, Any], Any]]:
 
 
 def detail(model: Any) -> tuple[Any, Any, Any]:
-    """Rates PC1, PC2 (the network's own PCs of these trials) and output z of the 27 sequences at the
-    default onsets, every `DETAIL_STEP_MS` ms from 20 to 500 ms: three arrays 27 x T."""
-    import numpy as np
+    """Rates PC1, PC2 (the network's own PCs of these trials, `dsa_map.pc_rates`) and output z of the 27
+    sequences at the default onsets, every `DETAIL_STEP_MS` ms from 20 to 500 ms: three arrays 27 x T."""
     import torch
 
     from . import task
+    from .analysis import dsa_map
 
+    trials = task.test_set()
+    pcs = dsa_map.pc_rates(model, trials, n_pcs=2)
     with torch.no_grad():
-        run = model.run(task.test_set().codes)
-    rates, z = run.rates.double().numpy(), run.outputs.double().numpy()
-    flat = rates.reshape(-1, rates.shape[-1])
-    _, _, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
-    pcs = (rates - flat.mean(0)) @ vt[:2].T
-    every = int(round(DETAIL_STEP_MS / task.DT_MS))
-    keep = slice(every - 1, None, every)
+        z = model.run(trials.codes).outputs.double().numpy()
+    keep = slice(int(round(DETAIL_STEP_MS / task.DT_MS)) - 1, None, int(round(DETAIL_STEP_MS / task.DT_MS)))
     return pcs[:, keep, 0], pcs[:, keep, 1], z[:, keep]
 
 

@@ -140,16 +140,23 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def serve_folder(root: Path):
+    """Serve `root` over HTTP on 127.0.0.1 at a free port: yields the base URL (``http://127.0.0.1:<port>/``),
+    shuts the server down afterwards. For fixtures: ``yield from serve_folder(root)``."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="session")
 def book_server(built_book: Path):
     """Base URL (``http://127.0.0.1:<free port>/``) of a local server for the built book."""
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    yield from serve_folder(built_book)
 
 
 # --------------------------------------------------------------------------- the browser

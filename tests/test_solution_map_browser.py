@@ -11,14 +11,12 @@ the detail panel under the map; without plotly.js the map says so.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 
 import numpy as np
 import pytest
 
+from conftest import serve_folder
 from setdyn import task
 from setdyn.viz.solution_map import decode_detail, encode_detail, label_colours, map_html
 
@@ -62,9 +60,6 @@ def synthetic_map(n: int = 12, T: int = 26) -> dict:
             "valid": valid, "t_ms": t.tolist(), "method": {"score_method": "synthetic"}, "knn": {}, "networks": nets}
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +77,7 @@ def site(tmp_path_factory, data):
     body = map_html(data)
     for name, plotly in (("map", '<script src="plotly.min.js"></script>'), ("no-plotly", "")):
         (root / f"{name}.html").write_text(PAGE.format(title=name, plotly=plotly, body=body), encoding="utf-8")
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    yield from serve_folder(root)
 
 
 def open_map(guarded_page, site, viewport=DESKTOP):

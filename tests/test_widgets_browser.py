@@ -13,20 +13,17 @@ give an inline message; the noise button is seeded; latencies (printed).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
 import json
 import shutil
 import statistics
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import SCREENSHOTS
+from conftest import SCREENSHOTS, serve_folder
 from setdyn import paper, task
 from setdyn.viz import explorers as widgets
 
@@ -67,9 +64,6 @@ LATENCY_TOLERANCE = 2.0
 COMBOS = task.all_combinations()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +80,7 @@ def site(tmp_path_factory, explorer_net, fit_params):
              "no-plotly": (osc, "")}
     for name, (body, script) in pages.items():
         (root / f"{name}.html").write_text(PAGE.format(title=name, plotly=script, body=body), encoding="utf-8")
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    yield from serve_folder(root)
 
 
 def open_explorer(guarded_page, site, name):
