@@ -34,7 +34,8 @@ from .viz.solution_map import MAP_FILE, encode_detail
 
 ROOT = Path(__file__).resolve().parent
 #: The sweep folders the map reads by default (repository-relative), and each one's source name.
-SWEEPS: dict[str, str] = {"sweeps/paper_seeds": "paper-seeds", "sweeps/followup": "followup"}
+SWEEPS: dict[str, str] = {"sweeps/paper_seeds": "paper-seeds", "sweeps/followup": "followup",
+                          "sweeps/paper_setting": "paper-setting"}
 #: Where the map is shipped (one path, the viewer's).
 SHIPPED_MAP = MAP_FILE
 #: DSA's score for the whole map (see the module docstring).
@@ -48,9 +49,10 @@ ROW_FIELDS = ("id", "seed", "alpha", "noise_std", "activation", "taxon", "taxon_
 HELP = "place every trained network on a map by its dynamics (DSA + MDS), coloured by mechanism"
 
 
-def load_networks(sweeps: dict[Path, str]) -> list[tuple[dict[str, Any], Any]]:
-    """(row, model) of every network of the sweep folders with a row and weights, and the book's own
-    network last; a row without a taxonomy label is refused (reanalyse that sweep first)."""
+def load_networks(sweeps: dict[Path, str], reference: Any = None) -> list[tuple[dict[str, Any], Any]]:
+    """(row, model) of every network of the sweep folders with a row and weights, then the paper's own
+    network when `reference` (a `setdyn.reference.Reference`) is given, and the book's own network last; a
+    row without a taxonomy label is refused (reanalyse that sweep first)."""
     import torch
 
     from . import weights
@@ -71,10 +73,28 @@ def load_networks(sweeps: dict[Path, str]) -> list[tuple[dict[str, Any], Any]]:
             out.append(({**{k: row.get(k) for k in ROW_FIELDS}, "id": f"{source}/{row['id']}", "row_id": row["id"],
                          "source": source},
                         weights.load(net, dtype=torch.float64)))
+    if reference is not None:
+        out.append(paper_network(reference))
     book = reanalyze_one(str(weights.PRETRAINED))
     out.append(({**{k: book.get(k) for k in ROW_FIELDS}, "id": "book", "row_id": None, "source": "book"},
                 weights.load()))
     return out
+
+
+def paper_network(reference: Any) -> tuple[dict[str, Any], Any]:
+    """(row, model) of the paper's own trained network (`setdyn.reference.Reference`, read from the
+    reference repository's files, which are never copied here), classified like a sweep row: the paper's
+    recipe, with its accuracies measured here (`setdyn.reference.accuracies`)."""
+    from . import reference as ref_mod
+    from .sweep.worker import analyze_network
+    from .training import TrainConfig
+
+    cfg = TrainConfig()
+    accuracy = ref_mod.accuracies(reference)
+    row = {**accuracy, **analyze_network(reference.model, cfg, accuracy)}
+    row.update(seed=None, alpha=cfg.alpha, noise_std=cfg.noise_std, activation=cfg.activation)
+    return ({**{k: row.get(k) for k in ROW_FIELDS}, "id": "paper", "row_id": None, "source": "paper"},
+            reference.model)
 
 
 def detail(model: Any) -> tuple[Any, Any, Any]:
@@ -108,9 +128,11 @@ def stratified(labels: Sequence[str], n: int) -> list[int]:
     return sorted(picked)
 
 
-def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True) -> dict[str, Any]:
+def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True,
+          reference: Any = None) -> dict[str, Any]:
     """The map's data (schema in `setdyn.viz.solution_map`): networks with coordinates and detail, the
-    kNN agreement, and the angular check on `check_angular` networks (0: none)."""
+    kNN agreement, and the angular check on `check_angular` networks (0: none). `reference`: put the
+    paper's own network on the map too (`paper_network`)."""
     import numpy as np
     from scipy.stats import spearmanr
     from tqdm.auto import tqdm
@@ -119,7 +141,7 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
     from .analysis import dsa_map
     from .analysis.taxonomy import LABELS
 
-    nets = load_networks(sweeps)
+    nets = load_networks(sweeps, reference)
     if len(nets) < 3:
         raise ValueError(f"a map needs at least 3 networks, found {len(nets)} in {', '.join(map(str, sweeps))}")
     trials = dsa_map.map_trials()
@@ -142,6 +164,7 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
                    "trials": len(trials), "mds_seed": dsa_map.MDS_SEED, "dsa_seconds": seconds,
                    "sweeps": {str(k): v for k, v in sweeps.items()}},
         "knn": vars(knn), "networks": networks, "distances": np.round(dist, 8).tolist()}
+    out["examples"] = examples_block(out, [m for _, m in nets])
     if check_angular:
         idx = stratified(labels, check_angular)
         start = time.perf_counter()
@@ -153,6 +176,20 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
                                 "spearman": float(rho), "angular": ang.tolist(),
                                 "seconds_per_pair": seconds / len(iu[0])}
     return out
+
+
+def examples_block(data: dict[str, Any], models: Sequence[Any]) -> dict[str, Any]:
+    """One typical network per label (`setdyn.solution_space.examples`: the medoid by DSA distance) and its
+    phase portrait with fixed and slow points (`setdyn.sweep.ship.portraits`), in the map's order of
+    `models`: ``{"ids": {label: id}, "portraits": {"columns": [...], "data": [[...], ...]}}``."""
+    from . import solution_space
+    from .sweep.ship import portraits
+
+    picks = solution_space.examples(data)
+    ids = {lab: data["networks"][i]["id"] for lab, i in picks.items()}
+    por = portraits([(ids[lab], lab, models[i]) for lab, i in picks.items()], slow_points=True)
+    por = por.round(5).astype(object).where(por.notna(), None)
+    return {"ids": ids, "portraits": {"columns": list(por.columns), "data": por.to_numpy().tolist()}}
 
 
 #: p-values of the nearest-neighbour test: below the first the map groups networks by label; up to the
@@ -174,7 +211,10 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
     knn = data["knn"]
     out: dict[str, Any] = {
         "map_n": len(nets), "map_n_seeds": by_source["paper-seeds"], "map_n_followup": by_source["followup"],
-        "map_followup_total": PRESETS["followup"].size,
+        "map_followup_total": PRESETS["followup"].size, "map_n_paper": by_source["paper"],
+        "map_grid_status": "in full" if by_source["followup"] >= PRESETS["followup"].size else "so far",
+        "map_paper_text": ("the paper's own network" if by_source["paper"] else
+                           "not the paper's own network (its files were not at hand)"),
         "map_labels_text": ", ".join(f"{counts[lab]} {lab}" for lab in sorted(order, key=lambda lab: -counts[lab])),
         "map_n_unlabelled": counts["unlabelled"], "map_largest": largest, "map_largest_n": counts[largest],
         "map_unlabelled_verdict": ("no network is unlabelled" if not counts["unlabelled"] else
@@ -211,13 +251,24 @@ def handle(args: argparse.Namespace) -> None:
     try:
         validate.whole(args.check_angular, "--check-angular (networks)", 0, 64)
         folders = [Path(p) for p in args.sweeps.split(",") if p.strip()] if args.sweeps else \
-            [ROOT.parent / p for p in SWEEPS]
+            [ROOT.parent / p for p in SWEEPS if (ROOT.parent / p / "rows").is_dir()]  # the ones begun so far
         for f in folders:
             if not (f / "rows").is_dir():
                 raise ValueError(f"{f} is not a sweep folder (no {f / 'rows'}); give folders written by "
                                  "python -m setdyn sweep --out DIR")
         sweeps = {f: SWEEPS.get(f"sweeps/{f.name}", f.name) for f in folders}
-        data = build(sweeps, check_angular=args.check_angular)
+        reference = None
+        if args.reference != "none":
+            from .fidelity import load_reference_if_present, reference_dir
+            where = Path(args.reference) if args.reference else reference_dir()
+            reference = load_reference_if_present(where)
+            if reference is None and args.reference:
+                raise ValueError(f"--reference {args.reference}: the reference repository's files are not there "
+                                 "(data_540.jls, data_27.jls, model_31.jls); give their folder, or none")
+            if reference is None:
+                print(f"the paper's network is not on the map: no reference files in {where} "
+                      "(--reference DIR names them)", file=sys.stderr)
+        data = build(sweeps, check_angular=args.check_angular, reference=reference)
     except ValueError as e:
         raise CliError(str(e)) from None
     dest = write_json(args.out, data)
@@ -233,8 +284,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default=str(SHIPPED_MAP), help="the map's JSON (default: the shipped one)")
     p.add_argument("--check-angular", type=int, default=0, metavar="N",
                    help="also compute the follow-up's angular DSA on N networks across labels (seconds a pair)")
+    p.add_argument("--reference", default="", metavar="DIR",
+                   help="folder of the reference repository's files, to put the paper's own network on the map "
+                        "(default: $SETDYN_REFERENCE_DIR or ../shared/reference when present; none: leave it off)")
     p.set_defaults(func=handle)
 
 
-__all__ = ["DETAIL_STEP_MS", "KNN_CLEAR", "KNN_WEAK", "SCORE_METHOD", "SHIPPED_MAP", "SWEEPS", "build", "detail",
-           "load_networks", "register", "stratified", "summary"]
+__all__ = ["DETAIL_STEP_MS", "KNN_CLEAR", "KNN_WEAK", "SCORE_METHOD", "SHIPPED_MAP", "SWEEPS", "build", "detail", "examples_block",
+           "load_networks", "paper_network", "register", "stratified", "summary"]

@@ -9,6 +9,7 @@ from setdyn import solution_map as sm
 from setdyn import weights
 from setdyn.analysis import dsa_map
 from setdyn.book.build import ROOT
+from setdyn.fidelity import load_reference_if_present
 from setdyn.viz.solution_map import decode_detail, load_map
 
 
@@ -78,6 +79,8 @@ def test_bad_input_is_refused(tmp_path, capsys):
     assert "is not a sweep folder" in capsys.readouterr().err
     assert main(["map", "--check-angular", "-1", "--out", str(tmp_path / "m.json")]) == 2
     assert "--check-angular" in capsys.readouterr().err
+    assert main(["map", "--reference", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m.json")]) == 2
+    assert "--reference" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
 
 
@@ -101,6 +104,8 @@ def test_shipped_map_holds_every_committed_network_with_its_label():
         for i in mapped:
             assert by_id[i]["taxon"] == committed[i]["taxon"], i
     assert [n["taxon"] for n in data["networks"] if n["source"] == "book"] == ["phase-code"]
+    # the paper's own network, when the map was made with the reference code's files, is the paper's phase code
+    assert [n["taxon"] for n in data["networks"] if n["source"] == "paper"] in ([], ["phase-code"])
 
 
 def test_shipped_map_agreement_follows_from_its_distances():
@@ -117,11 +122,17 @@ def test_shipped_distances_are_recomputed_here():
     data = shipped()
     nets = data["networks"]
     picks = [0, len(nets) // 2, len(nets) - 1]
+    paper = [i for i, n in enumerate(nets) if n["source"] == "paper"]
+    reference = load_reference_if_present() if paper else None
+    if reference is not None:
+        picks[1] = paper[0]  # the paper's own network too, where its files are at hand
     models = []
     for i in picks:
         n = nets[i]
         if n["source"] == "book":
             models.append(weights.load())
+        elif n["source"] == "paper":
+            models.append(reference.model)
         else:
             folder = next(f for f, s in sm.SWEEPS.items() if s == n["source"])
             models.append(weights.load(ROOT / folder / "nets" / f"{n['row_id']}.safetensors"))

@@ -109,8 +109,9 @@ def gallery_titles(gallery: pd.DataFrame, df: pd.DataFrame) -> dict[str, str]:
 
 def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, cols: int = 3) -> go.Figure:
     """A grid of phase portraits from `setdyn.sweep.ship.portraits` data (one panel per network id):
-    the free run from x0 (grey line), trial end points (green valid, red invalid) and fixed points
-    (black filled = stable, open = saddle / unstable), in each network's own PC1-PC2 plane."""
+    the free run from x0 (grey line), trial end points (green valid, red invalid), slow points when the data
+    has them (small blue dots) and fixed points (black filled = stable, open = saddle / unstable), in each
+    network's own PC1-PC2 plane."""
     ids = list(dict.fromkeys(data["id"]))
     titles = titles or {}
     cols = min(cols, max(1, len(ids)))
@@ -137,6 +138,11 @@ def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, col
             fig.add_scatter(x=e.pc1, y=e.pc2, mode="markers", marker=dict(color=color, size=5, opacity=0.7),
                             name=name, legendgroup=name, showlegend=legend(name), row=r, col=c,
                             hoverinfo="skip")
+        sl = g[g.kind == "slow"]
+        if len(sl):
+            fig.add_scatter(x=sl.pc1, y=sl.pc2, mode="markers", marker=dict(color="#3b4cc0", size=4, opacity=0.6),
+                            name="slow point", legendgroup="slow", showlegend=legend("slow"), row=r, col=c,
+                            hovertemplate="slow point<extra></extra>")
         fp = g[g.kind == "fixed"]
         for stable, sym, name in ((True, "circle", "stable fixed point"), (False, "circle-open", "unstable fixed point")):
             q = fp[(fp.fp_kind == "stable") == stable]

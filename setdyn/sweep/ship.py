@@ -44,7 +44,7 @@ def pc_plane(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws: int = 4,
-              fixed_points: bool = True) -> pd.DataFrame:
+              fixed_points: bool = True, slow_points: bool = False) -> pd.DataFrame:
     """Phase-portrait data for a gallery.
 
     For each (id, label, network), in the plane of the first two principal
@@ -54,6 +54,9 @@ def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws
     * kind "free": the input-free, noise-free run from x0, steps 0..n_free (10 ms each);
     * kind "end": the trials' end points (rates at 500 ms), `valid` = the trial's target;
     * kind "fixed": fixed points (`setdyn.analysis.mechanism.find_fixed_points`), `fp_kind` stable/saddle/unstable.
+    * kind "slow" (with `slow_points`): the taxonomy's slow points, where the state barely moves
+      (`setdyn.analysis.taxonomy.search_slow_points`, speed below `SLOW_REL` of the state scale): a line
+      attractor's continuum.
 
     Returns one row per point with columns id, label, kind, step, valid,
     fp_kind, pc1, pc2, explained (PC1 + PC2 fraction of the variance). The
@@ -78,6 +81,16 @@ def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws
                 r = (model.activation(torch.as_tensor(np.stack([fp.x for fp in fps]))).numpy() - mu) @ P
                 parts.append(pd.DataFrame({"kind": "fixed", "fp_kind": [fp.kind for fp in fps],
                                            "pc1": r[:, 0], "pc2": r[:, 1]}))
+        if slow_points:
+            from ..analysis.taxonomy import SLOW_REL, default_starts, search_slow_points
+
+            starts = default_starts(model)
+            scale = 1.0 + float(np.sqrt(np.mean(np.sum(starts ** 2, 1))))
+            ends, speed = search_slow_points(model, starts)
+            slow = ends[speed < SLOW_REL * scale]
+            if len(slow):
+                r = (model.activation(torch.as_tensor(slow)).numpy() - mu) @ P
+                parts.append(pd.DataFrame({"kind": "slow", "pc1": r[:, 0], "pc2": r[:, 1]}))
         df = pd.concat(parts, ignore_index=True)
         df.insert(0, "label", label)
         df.insert(0, "id", nid)

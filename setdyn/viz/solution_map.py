@@ -37,6 +37,10 @@ SPARE_COLOURS: tuple[str, ...] = ("#332288", "#882255", "#44AA99", "#999933", "#
 NETWORK_KEYS = frozenset({"id", "source", "seed", "alpha", "noise_std", "activation", "taxon", "taxon_reason",
                           "fresh_acc_clean", "period_ms", "x", "y", "detail"})
 
+#: Parts of the map's data the page does not need (the chapter reads them in Python): leaving them out keeps
+#: the page small (the distances grow as the square of the networks).
+PAGE_OMITS = frozenset({"distances", "angular_check", "examples", "method"})
+
 _ids = itertools.count(1)
 
 
@@ -123,7 +127,8 @@ def map_html(data: dict[str, Any], alt: str | None = None) -> SolutionMapHTML:
     reader gives for the whole map (the book's figures carry one; ``role="group"`` keeps its controls reachable).
     """
     check_map(data)
-    payload = json.dumps({**data, "colours": label_colours(list(data["labels"])),
+    page = {k: v for k, v in data.items() if k not in PAGE_OMITS}
+    payload = json.dumps({**page, "colours": label_colours(list(data["labels"])),
                           "threshold": paper.DECISION_THRESHOLD, "dt_ms": paper.DT_MS},
                          separators=(",", ":")).replace("</", "<\\/")
     uid = f"setdyn-map-{next(_ids)}-{hashlib.sha1(payload.encode()).hexdigest()[:8]}"

@@ -14,8 +14,10 @@
   const VALID = "#2b8a1b", INVALID = "#999999"; // valid SET / not a SET, as in the explorers (green, grey)
   const SOURCES = { // marker and name of each source, in the order the filters list them
     book: { symbol: "star", glyph: "\u2605", size: 17, name: "the book's network" },
+    paper: { symbol: "star-diamond", glyph: "\u2726", size: 16, name: "the paper's network" },
     "paper-seeds": { symbol: "circle", glyph: "\u25CF", size: 9, name: "paper's seeds" },
     followup: { symbol: "diamond", glyph: "\u25C6", size: 9, name: "follow-up grid" },
+    "paper-setting": { symbol: "circle", glyph: "\u25CF", size: 9, name: "more seeds of the paper's setting" },
   };
   const OTHER_SOURCE = { symbol: "square", glyph: "\u25A0", size: 8 };
   const FILTERS = [["alpha", "\u03B1"], ["noise_std", "noise"], ["activation", "activation"], ["source", "source"]];
