@@ -194,7 +194,9 @@ def test_chapter_7_map_numbers_are_the_shipped_maps(glued):
     data = load_map()
     nets = data["networks"]
     counts = Counter(n["taxon"] for n in nets)
-    assert g["map_n"] == len(nets) == 1 + g["map_n_seeds"] + g["map_n_followup"]
+    assert g["map_n"] == len(nets) == 1 + g["map_n_seeds"] + g["map_n_followup"] + g["map_n_paper"]
+    assert (g["map_n_paper"] == 1) == (g["map_paper_text"] == "the paper's own network")
+    assert (g["map_n_followup"] == g["map_followup_total"]) == (g["map_grid_status"] == "in full")
     assert g["map_n_seeds"] == 31 and g["map_followup_total"] == 90
     assert sum(int(part.split()[0]) for part in g["map_labels_text"].split(", ")) == len(nets)
     assert g["map_largest_n"] == max(counts.values()) == counts[g["map_largest"]]
@@ -209,3 +211,34 @@ def test_chapter_7_map_numbers_are_the_shipped_maps(glued):
     assert g["map_n_not_learned"] == len(failed)
     assert g["map_not_learned_cycle"] in ("all", "none", str(cycling))
     assert (g["map_not_learned_cycle"] == "all") == (cycling == len(failed) > 0)
+
+
+def test_chapter_7_space_numbers_are_the_shipped_maps(glued):
+    """The space-of-solutions sections: every number and word is the shipped map's, recomputed here, and the
+    words agree with the numbers they stand for."""
+    from setdyn import solution_space as ss
+    from setdyn.sweep.stats import fraction_ci
+    from setdyn.viz.solution_map import load_map
+
+    g = glued["07_sweep"]
+    data = load_map()
+    df = ss.table(data)
+    want = {**ss.paper_setting(data, df), **ss.followup(data, df)}
+    for key, value in want.items():
+        if isinstance(value, (str, int, float)):
+            assert g[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+    here = df[df["source"].isin(ss.SAMPLED_SOURCES) & ss.at_paper_setting(df)]
+    k = int((here["taxon"] == "phase-code").sum())
+    assert (g["space_paper_k"], g["space_paper_n"]) == (k, len(here))
+    lo, hi = fraction_ci(k, len(here))
+    assert g["space_paper_lo"] == pytest.approx(100 * lo) and g["space_paper_hi"] == pytest.approx(100 * hi)
+    assert g["space_paper_needed"] > g["space_paper_n"] or g["space_paper_half_width"] <= g["space_paper_target"]
+    assert ("minority here too" in g["space_fu_minority_verdict"]) == (g["space_fu_hi"] < 50)
+    assert g["space_fu_region_verdict"].startswith("here too") == (g["space_fu_region_p"] < ss.CLEAR_P)
+    assert g["space_fu_region_pct"] > g["space_fu_region_chance_pct"] or "not clearly" in g["space_fu_region_verdict"]
+    counts = df["taxon"].value_counts()
+    for part in g["space_fu_found_text"].split(", "):
+        label, n = part.rsplit(" (", 1)
+        assert counts[label] == int(n.rstrip(")")) and label in ss.FOLLOWUP_MECHANISMS
+    if g["space_paper_on_map"]:
+        assert g["space_paper_network_label"] == "phase-code"  # the paper's network is the paper's phase code

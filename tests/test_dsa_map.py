@@ -23,6 +23,20 @@ def test_knn_agreement_against_chance():
         dsa_map.knn_agreement(d, labels, k=20)
 
 
+def test_knn_agreement_of_one_label():
+    """`only`: does one label occupy a region of its own? Group "a" together, "b" and "c" mixed."""
+    rng = np.random.default_rng(1)
+    pts = np.r_[rng.normal(0, 0.1, (6, 2)), rng.normal(5, 1.0, (14, 2))]
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    labels = ["a"] * 6 + ["b", "c"] * 7
+    a = dsa_map.knn_agreement(d, labels, only="a", n_permutations=300)
+    assert a.observed == 1.0 and a.chance_mean < 0.5 and a.p_value < 0.01
+    b = dsa_map.knn_agreement(d, labels, only="b", n_permutations=300)
+    assert b.p_value > 0.05
+    with pytest.raises(ValueError, match="only='z'"):
+        dsa_map.knn_agreement(d, labels, only="z")
+
+
 def test_pc_rates_and_a_short_dsa_run():
     trials = dsa_map.map_trials(1)
     nets = [weights.load(), weights.load(),

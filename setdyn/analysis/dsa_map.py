@@ -91,24 +91,29 @@ class KnnAgreement:
     n_permutations: int
 
 
-def _agreement(nn: np.ndarray, labels: np.ndarray) -> float:
-    return float((labels[nn] == labels[:, None]).mean())
+def _agreement(nn: np.ndarray, labels: np.ndarray, only: str | None = None) -> float:
+    same = labels[nn] == labels[:, None]
+    return float(same.mean() if only is None else same[labels == only].mean())
 
 
 def knn_agreement(distances: np.ndarray, labels: Sequence[str], k: int = 1, n_permutations: int = 1000,
-                  seed: int = 0) -> KnnAgreement:
-    """k-nearest-neighbour label agreement of a distance matrix (N x N), with a permutation test."""
+                  seed: int = 0, only: str | None = None) -> KnnAgreement:
+    """k-nearest-neighbour label agreement of a distance matrix (N x N), with a permutation test.
+    `only`: count only the networks with this label (does that mechanism occupy a region of its own?)."""
     d = np.asarray(distances, float).copy()
     labels = np.asarray(labels)
     if d.shape != (len(labels), len(labels)):
         raise ValueError(f"distances must be {len(labels)} x {len(labels)} (one row per label), got {d.shape}")
     if not 1 <= k < len(labels):
         raise ValueError(f"k must be between 1 and {len(labels) - 1}, got {k}")
+    if only is not None and np.sum(labels == only) < 2:
+        raise ValueError(f"only={only!r}: needs at least 2 networks with that label, "
+                         f"found {int(np.sum(labels == only))}")
     np.fill_diagonal(d, np.inf)
     nn = np.argsort(d, axis=1, kind="stable")[:, :k]
-    obs = _agreement(nn, labels)
+    obs = _agreement(nn, labels, only)
     rng = np.random.default_rng(seed)
-    perm = np.array([_agreement(nn, rng.permutation(labels)) for _ in range(n_permutations)])
+    perm = np.array([_agreement(nn, rng.permutation(labels), only) for _ in range(n_permutations)])
     return KnnAgreement(k, obs, float(perm.mean()), float(perm.std()),
                         float((1 + np.sum(perm >= obs)) / (1 + n_permutations)), n_permutations)
 

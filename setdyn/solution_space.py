@@ -1,0 +1,209 @@
+"""The space of solutions (chapter 7): what the networks of the map of solutions are, setting by setting.
+
+Everything here reads the shipped map (`setdyn.viz.solution_map.load_map`, written by
+``python -m setdyn map``), so the chapter's numbers, its figures and its map come from one file:
+
+* `table`: its networks as a table, one row each, in the map's order (the order of its distance matrix);
+* `cells`: each setting's networks by mechanism, with the phase-code fraction and its 95% Wilson interval;
+* `examples`: one typical network of each mechanism, the medoid of its label by DSA distance;
+* `paper_setting`: how often the paper's setting gives a phase code, how many networks would pin that
+  down to ±6 points, and where the setting's networks and the paper's own network sit on the map;
+* `followup`: the follow-up paper's qualitative claims (arXiv 2310.07908 v2) beside what this map measures.
+
+Fractions count only networks trained from a plain seed (`SAMPLED_SOURCES`): the book's network was chosen
+by a seed search (chapter 2) and the paper's is the one its author showed, so neither is a random draw.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .analysis.dsa_map import knn_agreement
+from .analysis.taxonomy import LABELS
+from .sweep.grid import PAPER_CELL
+from .sweep.stats import fraction_ci
+
+#: Map sources whose networks are random draws of their setting (see the module docstring).
+SAMPLED_SOURCES: tuple[str, ...] = ("paper-seeds", "followup", "paper-setting")
+#: The paper's setting: (alpha, training noise std) of `setdyn.training.TrainConfig`, tanh.
+PAPER_ACTIVATION = "tanh"
+#: Half-width (fraction) the phase-code fraction at the paper's setting should be known to (issue: ±6 points).
+TARGET_HALF_WIDTH = 0.06
+#: The follow-up's mechanisms, named by eye (arXiv 2310.07908 v2); the others here are this book's.
+FOLLOWUP_MECHANISMS: tuple[str, ...] = ("phase-code", "hexagon", "lattice", "star", "line-attractor")
+#: The follow-up's words (abstract of v2), quoted.
+FOLLOWUP_REGION_QUOTE = "the phase code solution occupies a distinct region"
+#: p-value below which a test's "yes" is stated plainly (as `setdyn.solution_map.KNN_CLEAR`).
+CLEAR_P = 0.01
+COLUMNS = ("id", "source", "seed", "alpha", "noise_std", "activation", "taxon", "taxon_reason", "fresh_acc_clean",
+           "period_ms", "free_run", "x", "y")
+
+
+def table(data: dict[str, Any]) -> pd.DataFrame:
+    """The map's networks (no detail), one row each in the map's order."""
+    return pd.DataFrame([{k: n.get(k) for k in COLUMNS} for n in data["networks"]])
+
+
+def sampled(df: pd.DataFrame) -> pd.DataFrame:
+    """The networks trained from a plain seed (`SAMPLED_SOURCES`)."""
+    return df[df["source"].isin(SAMPLED_SOURCES)]
+
+
+def at_paper_setting(df: pd.DataFrame) -> pd.Series:
+    """Which networks have the paper's setting (alpha, noise, tanh)."""
+    return ((df["alpha"] == PAPER_CELL[0]) & (df["noise_std"] == PAPER_CELL[1])
+            & (df["activation"] == PAPER_ACTIVATION))
+
+
+def cells(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting (activation, alpha, noise_std) of the sampled networks: n, one count column per
+    label of `LABELS`, the phase codes' fraction and its 95% Wilson interval (lo, hi); tanh first, then by
+    falling alpha and rising noise."""
+    rows = []
+    for (act, alpha, noise), g in sampled(df).groupby(["activation", "alpha", "noise_std"]):
+        counts = g["taxon"].value_counts()
+        k, n = int(counts.get("phase-code", 0)), len(g)
+        lo, hi = fraction_ci(k, n)
+        rows.append({"activation": act, "alpha": alpha, "noise_std": noise, "n": n,
+                     **{lab: int(counts.get(lab, 0)) for lab in LABELS},
+                     "phase_frac": k / n, "lo": lo, "hi": hi,
+                     "paper": (alpha, noise) == PAPER_CELL and act == PAPER_ACTIVATION})
+    out = pd.DataFrame(rows)
+    if not len(out):
+        return out
+    order = out["activation"].map(lambda a: (a != "tanh", a))
+    return out.assign(_o=order).sort_values(["_o", "alpha", "noise_std"], ascending=[True, False, True]) \
+        .drop(columns="_o").reset_index(drop=True)
+
+
+def medoid(distances: np.ndarray, members: Sequence[int]) -> int:
+    """The member with the smallest summed distance to the other members (ties: the first)."""
+    members = list(members)
+    sub = np.asarray(distances)[np.ix_(members, members)]
+    return members[int(np.argmin(sub.sum(1)))]
+
+
+def examples(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, int]:
+    """One typical network per label present: its row index in the map, the medoid by DSA distance of the
+    label's networks, among those whose weights ship with the repository (not the paper's own network)."""
+    df = table(data) if df is None else df
+    dist = np.asarray(data["distances"])
+    out = {}
+    for lab in LABELS:
+        members = df.index[(df["taxon"] == lab) & (df["source"] != "paper")]
+        if len(members):
+            out[lab] = medoid(dist, members)
+    return out
+
+
+def needed_for(frac: float, half_width: float = TARGET_HALF_WIDTH) -> int:
+    """The fewest networks whose 95% Wilson interval at fraction `frac` is at most ±`half_width`."""
+    n = 1
+    while True:
+        lo, hi = fraction_ci(round(frac * n), n)
+        if (hi - lo) / 2 <= half_width:
+            return n
+        n += 1 if n < 64 else max(1, n // 64)
+
+
+def nearest(dist: np.ndarray, i: int, k: int) -> list[int]:
+    """The k networks nearest to network i (by DSA distance), nearest first."""
+    d = np.asarray(dist, float)[i].copy()
+    d[i] = np.inf
+    return [int(j) for j in np.argsort(d, kind="stable")[:k]]
+
+
+def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Glue values (keys ``space_paper_*``): the phase-code fraction at the paper's setting with its interval,
+    the networks needed for ±6 points, where its phase codes sit (is each one's nearest network a phase
+    code?), and the paper's own network's nearest neighbours when it is on the map."""
+    df = table(data) if df is None else df
+    dist = np.asarray(data["distances"])
+    here = sampled(df)[at_paper_setting(sampled(df))]
+    k, n = int((here["taxon"] == "phase-code").sum()), len(here)
+    lo, hi = fraction_ci(k, n)
+    frac = k / n if n else float("nan")
+    codes = here.index[here["taxon"] == "phase-code"]
+    nn_code = sum(df.loc[nearest(dist, i, 1)[0], "taxon"] == "phase-code" for i in codes)
+    out: dict[str, Any] = {
+        "space_paper_n": n, "space_paper_k": k, "space_paper_pct": 100 * frac, "space_paper_lo": 100 * lo,
+        "space_paper_hi": 100 * hi, "space_paper_half_width": 100 * (hi - lo) / 2,
+        "space_paper_target": 100 * TARGET_HALF_WIDTH, "space_paper_needed": needed_for(frac) if n else 0,
+        "space_paper_codes_nn_code": int(nn_code),
+        "space_paper_codes_nn_text": ("every one" if codes.size and nn_code == codes.size else
+                                      f"{nn_code} of {codes.size}"),
+        "space_paper_labels_text": ", ".join(f"{c} {lab}" for lab, c in here["taxon"].value_counts().items()),
+    }
+    paper = df.index[df["source"] == "paper"]
+    out["space_paper_on_map"] = bool(len(paper))
+    out["space_paper_network_text"] = ("The paper's own network is not on this map: the reference code's files "
+                                       "were not at hand when it was made.")
+    if len(paper):
+        i = int(paper[0])
+        near = nearest(dist, i, 3)
+        named = [("the book’s network" if df.loc[j, "source"] == "book" else describe(df.loc[j]))
+                 + f" ({df.loc[j, 'taxon']})" for j in near]
+        out["space_paper_network_label"] = df.loc[i, "taxon"]
+        out["space_paper_network_nearest"] = named
+        text = (f"The paper's own network (the four-pointed star) is labelled {df.loc[i, 'taxon']}; its nearest "
+                f"networks on the map are {', '.join(named[:-1])} and {named[-1]}.")
+        book = df.index[df["source"] == "book"]
+        if len(book):
+            rank = nearest(dist, i, len(df) - 1).index(int(book[0])) + 1
+            out["space_paper_book_rank"] = rank
+            if rank > len(near):
+                text += f" The book's network is only its {ordinal(rank)} nearest of {len(df) - 1}."
+        out["space_paper_network_text"] = text
+    return out
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def describe(row: pd.Series) -> str:
+    """A network in words: its seed and setting."""
+    return f"seed {int(row['seed'])} at α {row['alpha']:g}, noise {row['noise_std']:g}, {row['activation']}"
+
+
+def followup(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Glue values (keys ``space_fu_*``): the follow-up's claims measured on this map's follow-up-grid
+    networks (the same grid and recipe as the follow-up's): are phase codes a minority, do they occupy a
+    region of their own, which of its mechanisms occur here and which labels it did not name."""
+    df = table(data) if df is None else df
+    grid = df[df["source"] == "followup"]
+    learned = grid[grid["taxon"] != "not-learned"]
+    k, n = int((learned["taxon"] == "phase-code").sum()), len(learned)
+    lo, hi = fraction_ci(k, n)
+    out: dict[str, Any] = {"space_fu_region_quote": FOLLOWUP_REGION_QUOTE,
+                           "space_fu_n": len(grid), "space_fu_learned": n, "space_fu_k": k,
+                           "space_fu_pct": 100 * k / n if n else float("nan"),
+                           "space_fu_lo": 100 * lo, "space_fu_hi": 100 * hi}
+    out["space_fu_minority_verdict"] = (
+        "a minority here too" if hi < 0.5 else "a majority here, unlike the follow-up" if lo > 0.5 else
+        "not resolved here: the interval spans one half")
+    labels = df["taxon"].to_numpy()
+    n_codes = int((labels == "phase-code").sum())
+    if n_codes >= 2:
+        knn = knn_agreement(data["distances"], labels, only="phase-code")
+        out.update({"space_fu_region_pct": 100 * knn.observed, "space_fu_region_chance_pct": 100 * knn.chance_mean,
+                    "space_fu_region_p": knn.p_value, "space_fu_region_codes": n_codes,
+                    "space_fu_region_verdict": ("here too, phase codes sit together" if knn.p_value < CLEAR_P else
+                                                "not clearly here")})
+    counts = df["taxon"].value_counts()
+    found = [lab for lab in FOLLOWUP_MECHANISMS if counts.get(lab, 0)]
+    missing = [lab for lab in FOLLOWUP_MECHANISMS if not counts.get(lab, 0)]
+    extra = [lab for lab in LABELS if lab not in FOLLOWUP_MECHANISMS and counts.get(lab, 0)]
+    out["space_fu_found_text"] = ", ".join(f"{lab} ({counts[lab]})" for lab in found) or "none"
+    out["space_fu_missing_text"] = ", ".join(missing) or "none"
+    out["space_fu_extra_text"] = ", ".join(f"{lab} ({counts[lab]})" for lab in extra) or "none"
+    return out
+
+
+__all__ = ["CLEAR_P", "FOLLOWUP_MECHANISMS", "SAMPLED_SOURCES", "TARGET_HALF_WIDTH", "at_paper_setting", "cells",
+           "describe", "examples", "followup", "medoid", "nearest", "needed_for", "ordinal", "paper_setting", "sampled",
+           "table"]
