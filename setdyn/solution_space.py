@@ -136,6 +136,8 @@ def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[
                                       f"{nn_code} of {codes.size}"),
         "space_paper_labels_text": ", ".join(f"{c} {lab}" for lab, c in here["taxon"].value_counts().items()),
     }
+    c = cells(df)
+    out["space_other_max_n"] = int(c.loc[~c["paper"], "n"].max()) if len(c) and (~c["paper"]).any() else 0
     paper = df.index[df["source"] == "paper"]
     out["space_paper_on_map"] = bool(len(paper))
     out["space_paper_network_text"] = ("The paper's own network is not on this map: the reference code's files "

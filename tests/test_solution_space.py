@@ -100,6 +100,7 @@ def test_paper_setting_and_the_papers_network():
     assert 1 <= g["space_paper_book_rank"] <= 5  # among the phase codes, nearer than every other label
     assert "the book’s network" in " ".join(g["space_paper_network_nearest"]) or g["space_paper_book_rank"] > 3
     assert g["space_paper_needed"] == ss.needed_for(0.5)
+    assert g["space_other_max_n"] == 0  # every network here is at the paper's setting
     g = ss.paper_setting(_clustered(taxa[:8], sources[:8]))
     assert not g["space_paper_on_map"] and "not on this map" in g["space_paper_network_text"]
 
@@ -131,3 +132,28 @@ def test_shipped_examples_are_the_medoids_of_their_labels():
     assert data["examples"]["ids"] == {lab: data["networks"][i]["id"] for lab, i in picks.items()}
     shown = {row[0] for row in data["examples"]["portraits"]["data"]}
     assert shown == set(data["examples"]["ids"].values())
+
+
+def test_a_shipped_example_portrait_is_recomputed_here():
+    """The phase-code example's trajectories and trial end points, recomputed from its shipped weights on this
+    machine, are the shipped ones (the fixed- and slow-point searches are left out: they cost seconds)."""
+    import pandas as pd
+
+    from setdyn import weights
+    from setdyn.book.build import ROOT
+    from setdyn.solution_map import SWEEPS
+    from setdyn.sweep.ship import portraits
+
+    data = load_map()
+    ex = data["examples"]
+    nid = ex["ids"]["phase-code"]
+    source, row_id = nid.split("/", 1) if "/" in nid else ("book", None)
+    folder = {s: f for f, s in SWEEPS.items()}
+    model = weights.load() if source == "book" else weights.load(ROOT / folder[source] / "nets" / f"{row_id}.safetensors")
+    got = portraits([(nid, "phase-code", model)], fixed_points=False)
+    shipped = pd.DataFrame(ex["portraits"]["data"], columns=ex["portraits"]["columns"])
+    shipped = shipped[(shipped["id"] == nid) & shipped["kind"].isin(["free", "end"])].reset_index(drop=True)
+    assert len(got) == len(shipped)
+    a, b = got[["pc1", "pc2"]].to_numpy(float).copy(), shipped[["pc1", "pc2"]].to_numpy(float)
+    a *= np.sign(np.sum(a * b, axis=0))  # a PC is defined up to its sign, which another LAPACK may flip
+    assert np.allclose(a, b, atol=1e-4)

@@ -36,6 +36,18 @@ def test_the_followup_preset_is_the_papers_grid():
     assert len(followup_ids()) == pre.size == 90
 
 
+def test_the_paper_setting_preset_completes_256_seeds_of_the_papers_setting():
+    """make paper-setting adds seeds the other sweeps do not have, all at the paper's setting, so that with the
+    31 seeds of sweeps/paper_seeds and the follow-up grid's paper cell the setting has at least 256 networks."""
+    pre = grid.PRESETS["paper-setting"]
+    assert (pre.alphas, pre.noises, pre.activations) == ((grid.PAPER_CELL[0],), (grid.PAPER_CELL[1],), ("tanh",))
+    seeds = set(grid.parse_seeds(pre.seeds))
+    paper_seeds = {json.loads(p.read_text())["seed"] for p in (ROOT / "sweeps" / "paper_seeds" / "rows").glob("*.json")}
+    followup_seeds = set(grid.parse_seeds(grid.PRESETS["followup"].seeds))
+    assert not seeds & paper_seeds and not seeds & followup_seeds
+    assert len(seeds | paper_seeds | followup_seeds) >= 256
+
+
 def test_committed_rows_belong_to_the_grid_and_have_their_weights():
     rows = committed_rows()
     assert rows, f"no committed rows in {FOLLOWUP / 'rows'}"

@@ -107,7 +107,8 @@ def gallery_titles(gallery: pd.DataFrame, df: pd.DataFrame) -> dict[str, str]:
     return {nid: title(nid, lab) for nid, lab in gallery.groupby("id", sort=False)["label"].first().items()}
 
 
-def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, cols: int = 3) -> go.Figure:
+def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, cols: int = 3,
+                   vertical_spacing: float = 0.12) -> go.Figure:
     """A grid of phase portraits from `setdyn.sweep.ship.portraits` data (one panel per network id):
     the free run from x0 (grey line), trial end points (green valid, red invalid), slow points when the data
     has them (small blue dots) and fixed points (black filled = stable, open = saddle / unstable), in each
@@ -118,7 +119,7 @@ def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, col
     nrows = math.ceil(len(ids) / cols)
     names = [titles.get(i, f"{i} ({data.loc[data.id == i, 'label'].iloc[0]})") for i in ids]
     fig = make_subplots(rows=nrows, cols=cols, subplot_titles=names, horizontal_spacing=0.06,
-                        vertical_spacing=0.12)
+                        vertical_spacing=vertical_spacing)
     shown: set[str] = set()
 
     def legend(name: str) -> bool:

@@ -132,8 +132,9 @@ def figure_examples(data: dict[str, Any]) -> go.Figure:
     por = pd.DataFrame(ex["portraits"]["data"], columns=ex["portraits"]["columns"])
     df = table(data)
     picks = {lab: int(df.index[df["id"] == i][0]) for lab, i in ex["ids"].items()}
-    fig = figure_gallery(por, titles=example_titles(df, picks), cols=3)
-    fig.update_layout(title=None, margin=dict(t=90))
+    fig = figure_gallery(por, titles=example_titles(df, picks), cols=3, vertical_spacing=0.2)
+    rows = -(-len(picks) // 3)
+    fig.update_layout(title=None, margin=dict(t=70), height=340 * rows + 80)
     return fig
 
 

@@ -147,7 +147,11 @@
     var nLegend = legend ? (gd._fullData || []).filter(function (t) { return t.showlegend && t.visible !== false; }).length : 0;
     var legendPx = legend ? 26 * Math.ceil(nLegend / 2) + 10 : 0;
     var sliderPx = SLIDER_PX * (full.sliders || []).length;
-    var subTitles = stacked ? 34 : 0;
+    /* room for the top panel's title: 34 px for one line, 18 px more for each further line */
+    var titleLines = stacked ? Math.max.apply(null, [1].concat((full.annotations || []).map(function (a) {
+      return a.text ? String(a.text).split(/<br\s*\/?>/i).length : 1;
+    }))) : 0;
+    var subTitles = stacked ? 16 + 18 * titleLines : 0;
     var newT = Math.max(14, subTitles);
     var newB = Math.max(Math.min(mb, 60), 50) + sliderPx;
     upd["margin.t"] = newT;
