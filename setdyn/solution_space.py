@@ -37,7 +37,7 @@ FOLLOWUP_MECHANISMS: tuple[str, ...] = ("phase-code", "hexagon", "lattice", "sta
 FOLLOWUP_REGION_QUOTE = "the phase code solution occupies a distinct region"
 #: p-value below which a test's "yes" is stated plainly (as `setdyn.solution_map.KNN_CLEAR`).
 CLEAR_P = 0.01
-COLUMNS = ("id", "source", "seed", "alpha", "noise_std", "activation", "taxon", "taxon_reason", "fresh_acc_clean",
+COLUMNS = ("id", "row_id", "source", "seed", "alpha", "noise_std", "activation", "taxon", "taxon_reason", "fresh_acc_clean",
            "period_ms", "free_run", "x", "y")
 
 
@@ -47,8 +47,30 @@ def table(data: dict[str, Any]) -> pd.DataFrame:
 
 
 def sampled(df: pd.DataFrame) -> pd.DataFrame:
-    """The networks trained from a plain seed (`SAMPLED_SOURCES`)."""
-    return df[df["source"].isin(SAMPLED_SOURCES)]
+    """The networks trained from a plain seed (`SAMPLED_SOURCES`), each config once: where two sweeps trained
+    the same config (the same seed and setting, with different engines), the one of the earlier source in
+    `SAMPLED_SOURCES`; a retraining of the book's own config (its seed was chosen) not at all."""
+    book = set(df.loc[df["source"] == "book", "row_id"].dropna())
+    s = df[df["source"].isin(SAMPLED_SOURCES) & ~df["row_id"].isin(book)]
+    rank = s["source"].map({src: i for i, src in enumerate(SAMPLED_SOURCES)})
+    keep = s.assign(_rank=rank).sort_values("_rank", kind="stable").drop_duplicates("row_id").index
+    return s.loc[sorted(keep)]
+
+
+def retrained(first_sweep: pd.DataFrame, df: pd.DataFrame, source: str) -> dict[str, Any]:
+    """Glue values (keys ``space_retrain_<source>_*``, '-' as '_'): the configs that both the first sweep
+    (`setdyn.sweep.table`, trained with the batched trainer) and the map's `source` trained, and how many of them
+    changed their outcome: whether they learned, and whether they are phase codes. The same config is the same
+    seed, weights, trials and noise: only the engine's floating-point rounding, amplified by training, can differ."""
+    from .analysis.mechanism import LEARNED_ACC
+
+    mine = df[df["source"] == source].drop_duplicates("row_id").set_index("row_id")
+    both = first_sweep.set_index("id").join(mine[["taxon"]], how="inner")
+    flips_learned = (both["fresh_acc_clean"] >= LEARNED_ACC) != (both["taxon"] != "not-learned")
+    flips_code = (both["label"] == "phase-oscillator") != (both["taxon"] == "phase-code")
+    key = "space_retrain_" + source.replace("-", "_")
+    return {f"{key}_n": len(both), f"{key}_learned_flips": int(flips_learned.sum()),
+            f"{key}_code_flips": int(flips_code.sum())}
 
 
 def at_paper_setting(df: pd.DataFrame) -> pd.Series:
@@ -125,15 +147,24 @@ def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[
     k, n = int((here["taxon"] == "phase-code").sum()), len(here)
     lo, hi = fraction_ci(k, n)
     frac = k / n if n else float("nan")
+    learned = here[here["taxon"] != "not-learned"]
+    kl = int((learned["taxon"] == "phase-code").sum())
+    lo_l, hi_l = fraction_ci(kl, len(learned))
     codes = here.index[here["taxon"] == "phase-code"]
     nn_code = sum(df.loc[nearest(dist, i, 1)[0], "taxon"] == "phase-code" for i in codes)
+    n_all = int((sampled(df).index.size))
+    n_dupes = int(df["source"].isin(SAMPLED_SOURCES).sum()) - n_all
     out: dict[str, Any] = {
         "space_paper_n": n, "space_paper_k": k, "space_paper_pct": 100 * frac, "space_paper_lo": 100 * lo,
         "space_paper_hi": 100 * hi, "space_paper_half_width": 100 * (hi - lo) / 2,
         "space_paper_target": 100 * TARGET_HALF_WIDTH, "space_paper_needed": needed_for(frac) if n else 0,
+        "space_paper_learned": len(learned), "space_paper_learned_k": kl,
+        "space_paper_learned_pct": 100 * kl / len(learned) if len(learned) else float("nan"),
+        "space_paper_learned_lo": 100 * lo_l, "space_paper_learned_hi": 100 * hi_l,
+        "space_paper_set_aside": n_dupes,
         "space_paper_codes_nn_code": int(nn_code),
-        "space_paper_codes_nn_text": ("every one" if codes.size and nn_code == codes.size else
-                                      f"{nn_code} of {codes.size}"),
+        "space_paper_codes_nn_text": (f"every one of its {codes.size} phase codes" if codes.size and nn_code == codes.size
+                                      else f"{nn_code} of its {codes.size} phase codes"),
         "space_paper_labels_text": ", ".join(f"{c} {lab}" for lab, c in here["taxon"].value_counts().items()),
     }
     c = cells(df)
@@ -149,8 +180,8 @@ def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[
                  + f" ({df.loc[j, 'taxon']})" for j in near]
         out["space_paper_network_label"] = df.loc[i, "taxon"]
         out["space_paper_network_nearest"] = named
-        text = (f"The paper's own network (the four-pointed star) is labelled {df.loc[i, 'taxon']}; its nearest "
-                f"networks on the map are {', '.join(named[:-1])} and {named[-1]}.")
+        text = (f"The paper's own network (the four-pointed star) is labelled {df.loc[i, 'taxon']}; the networks "
+                f"nearest to it by DSA distance are {', '.join(named[:-1])} and {named[-1]}.")
         book = df.index[df["source"] == "book"]
         if len(book):
             rank = nearest(dist, i, len(df) - 1).index(int(book[0])) + 1
@@ -167,9 +198,14 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+#: Each source's networks, in words.
+SOURCE_NAMES = {"paper-seeds": "of chapter 8", "followup": "of the follow-up grid", "paper-setting": "of the paper's setting"}
+
+
 def describe(row: pd.Series) -> str:
-    """A network in words: its seed and setting."""
-    return f"seed {int(row['seed'])} at α {row['alpha']:g}, noise {row['noise_std']:g}, {row['activation']}"
+    """A network in words: its seed, source and setting."""
+    return (f"seed {int(row['seed'])} {SOURCE_NAMES.get(row['source'], 'of ' + str(row['source']))} "
+            f"(α {row['alpha']:g}, noise {row['noise_std']:g}, {row['activation']})")
 
 
 def followup(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -185,6 +221,17 @@ def followup(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, 
                            "space_fu_n": len(grid), "space_fu_learned": n, "space_fu_k": k,
                            "space_fu_pct": 100 * k / n if n else float("nan"),
                            "space_fu_lo": 100 * lo, "space_fu_hi": 100 * hi}
+    out["space_fu_by_alpha_text"] = "; ".join(
+        f"α {a:g}: {int((g['taxon'] == 'phase-code').sum())} of {len(g)}"
+        for a, g in sorted(learned.groupby("alpha"), key=lambda t: -t[0]))
+    from .sweep.grid import PRESETS
+
+    total = PRESETS["followup"].size
+    missing = [a for a in PRESETS["followup"].activations if not (grid["activation"] == a).any()]
+    out["space_fu_caution"] = ("the grid is complete" if len(grid) >= total else
+                               f"the grid has {len(grid)} of its {total} networks so far"
+                               + (f", none of them {' or '.join(missing)}" if missing else "")
+                               + ", so this share can still move")
     out["space_fu_minority_verdict"] = (
         "a minority here too" if hi < 0.5 else "a majority here, unlike the follow-up" if lo > 0.5 else
         "not resolved here: the interval spans one half")
@@ -192,10 +239,13 @@ def followup(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, 
     n_codes = int((labels == "phase-code").sum())
     if n_codes >= 2:
         knn = knn_agreement(data["distances"], labels, only="phase-code")
+        strict = knn_agreement(data["distances"], labels, only="phase-code", strata=list(df["alpha"]))
         out.update({"space_fu_region_pct": 100 * knn.observed, "space_fu_region_chance_pct": 100 * knn.chance_mean,
                     "space_fu_region_p": knn.p_value, "space_fu_region_codes": n_codes,
-                    "space_fu_region_verdict": ("here too, phase codes sit together" if knn.p_value < CLEAR_P else
-                                                "not clearly here")})
+                    "space_fu_region_alpha_chance_pct": 100 * strict.chance_mean,
+                    "space_fu_region_alpha_p": strict.p_value,
+                    "space_fu_region_verdict": ("here too, phase codes sit together" if strict.p_value < CLEAR_P else
+                                                "not clearly here, once neuron speed is allowed for")})
     counts = df["taxon"].value_counts()
     found = [lab for lab in FOLLOWUP_MECHANISMS if counts.get(lab, 0)]
     missing = [lab for lab in FOLLOWUP_MECHANISMS if not counts.get(lab, 0)]
@@ -207,5 +257,5 @@ def followup(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, 
 
 
 __all__ = ["CLEAR_P", "FOLLOWUP_MECHANISMS", "SAMPLED_SOURCES", "TARGET_HALF_WIDTH", "at_paper_setting", "cells",
-           "describe", "examples", "followup", "medoid", "nearest", "needed_for", "ordinal", "paper_setting", "sampled",
+           "describe", "examples", "followup", "retrained", "medoid", "nearest", "needed_for", "ordinal", "paper_setting", "sampled",
            "table"]

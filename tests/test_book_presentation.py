@@ -20,7 +20,8 @@ PAGES = toc_files(ROOT)
 # Pages whose code is part of the reading (the appendix shows the book's machinery on purpose).
 CODE_SHOWN = {"book/machinery"}
 GLOSSARY_TERMS = ("limit cycle", "phase", "phase response curve", "Floquet multiplier", "rPC1", "Wilson interval",
-                  "fixed point", "Z3", "phase code", "finite-state automaton", "CT-RNN", "alpha")
+                  "fixed point", "Z3", "phase code", "finite-state automaton", "CT-RNN", "alpha", "DSA", "MDS",
+                  "medoid", "slow point", "line attractor")
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 

@@ -52,3 +52,23 @@ def test_pc_rates_and_a_short_dsa_run():
     assert d[0, 1] < 0.2 * d[0, 2]  # a network is (nearly) at distance 0 from itself, far from a random relu net
     xy = dsa_map.embed(d)
     assert xy.shape == (3, 2)
+
+
+def test_knn_agreement_within_strata():
+    """Labels that only follow the strata (alpha, say): the plain test is fooled, the within-strata one is not;
+    labels that split each stratum by geometry pass both."""
+    rng = np.random.default_rng(2)
+    pts = np.r_[rng.normal(0, 0.1, (10, 2)), rng.normal(5, 0.1, (10, 2))]
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    alpha = [1.0] * 10 + [0.1] * 10
+    labels = ["code"] * 10 + ["transient"] * 10  # exactly the strata
+    assert dsa_map.knn_agreement(d, labels, n_permutations=300).p_value < 0.01
+    within = dsa_map.knn_agreement(d, labels, n_permutations=300, strata=alpha)
+    assert within.chance_mean == 1.0 and within.p_value == 1.0
+    # inside each stratum, two tight sub-clusters carry two labels: a real grouping beyond alpha
+    pts = np.r_[rng.normal(0, 0.1, (5, 2)), rng.normal(1, 0.1, (5, 2)), rng.normal(5, 0.1, (5, 2)),
+                rng.normal(6, 0.1, (5, 2))]
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    labels = ["a"] * 5 + ["b"] * 5 + ["a"] * 5 + ["b"] * 5
+    within = dsa_map.knn_agreement(d, labels, n_permutations=300, strata=alpha)
+    assert within.observed == 1.0 and within.p_value < 0.01

@@ -130,6 +130,32 @@ def test_rule_order_and_definitions():
     assert tx.label_from_evidence(ev)[0] == "transient"
     ev.free_run, ev.n_stable, ev.basin_purity, ev.fraction_ending_on_fixed_points = "fixed point", 3, 1.0, 1.0
     assert tx.label_from_evidence(ev)[0] == "fixed-points"
+    # pure basins, but most trials do not end on the fixed points: unlabelled, and the reason says which test failed
+    ev.fraction_ending_on_fixed_points, ev.basin_purity = 0.6667, 0.99259
+    label, reason = tx.label_from_evidence(ev)
+    assert label == "unlabelled" and "67% of end states relax onto them" in reason and "purity 0.993" in reason
+
+
+def test_relabel_rewrites_rows_from_their_evidence(tmp_path):
+    """sweep --relabel: a row whose label or reason is stale is labelled again from its recorded evidence."""
+    import json
+    import shutil
+
+    from setdyn.book.build import ROOT
+    from setdyn.cli import main
+
+    src = sorted((ROOT / "sweeps" / "paper_seeds" / "rows").glob("*.json"))[:2]
+    (tmp_path / "rows").mkdir()
+    for f in src:
+        shutil.copy(f, tmp_path / "rows")
+    stale = json.loads(src[0].read_text())
+    want = (stale["taxon"], stale["taxon_reason"])
+    stale.update(taxon="star", taxon_reason="an old rule's words")
+    (tmp_path / "rows" / src[0].name).write_text(json.dumps(stale))
+    assert main(["sweep", "--relabel", "--out", str(tmp_path)]) == 0
+    fixed = json.loads((tmp_path / "rows" / src[0].name).read_text())
+    assert (fixed["taxon"], fixed["taxon_reason"]) == want
+    assert (tmp_path / "sweep.csv").is_file()
 
 
 def test_shipped_network_is_a_phase_code():

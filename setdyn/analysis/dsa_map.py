@@ -97,9 +97,12 @@ def _agreement(nn: np.ndarray, labels: np.ndarray, only: str | None = None) -> f
 
 
 def knn_agreement(distances: np.ndarray, labels: Sequence[str], k: int = 1, n_permutations: int = 1000,
-                  seed: int = 0, only: str | None = None) -> KnnAgreement:
+                  seed: int = 0, only: str | None = None, strata: Sequence[Any] | None = None) -> KnnAgreement:
     """k-nearest-neighbour label agreement of a distance matrix (N x N), with a permutation test.
-    `only`: count only the networks with this label (does that mechanism occupy a region of its own?)."""
+    `only`: count only the networks with this label (does that mechanism occupy a region of its own?).
+    `strata`: one value per network (e.g. its alpha); labels are then shuffled only within each stratum, so
+    that chance already includes whatever the strata alone explain (a map that groups networks by alpha,
+    with labels that follow alpha, agrees with the labels without seeing a mechanism)."""
     d = np.asarray(distances, float).copy()
     labels = np.asarray(labels)
     if d.shape != (len(labels), len(labels)):
@@ -113,7 +116,16 @@ def knn_agreement(distances: np.ndarray, labels: Sequence[str], k: int = 1, n_pe
     nn = np.argsort(d, axis=1, kind="stable")[:, :k]
     obs = _agreement(nn, labels, only)
     rng = np.random.default_rng(seed)
-    perm = np.array([_agreement(nn, rng.permutation(labels), only) for _ in range(n_permutations)])
+    groups = [np.arange(len(labels))] if strata is None else \
+        [np.flatnonzero(np.asarray(strata, dtype=object) == v) for v in dict.fromkeys(strata)]
+
+    def shuffled() -> np.ndarray:
+        out = labels.copy()
+        for g in groups:
+            out[g] = labels[rng.permutation(g)]
+        return out
+
+    perm = np.array([_agreement(nn, shuffled(), only) for _ in range(n_permutations)])
     return KnnAgreement(k, obs, float(perm.mean()), float(perm.std()),
                         float((1 + np.sum(perm >= obs)) / (1 + n_permutations)), n_permutations)
 

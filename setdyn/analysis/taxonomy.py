@@ -360,7 +360,10 @@ def label_from_evidence(ev: TaxonomyEvidence) -> tuple[str, str]:
     if ev.free_run == "limit cycle":
         return "unlabelled", (f"limit cycle of {ev.period_steps:.1f} steps, but the Z3 automaton explains only "
                               f"{ev.z3_phase_agreement_27}/27 end phases")
-    return "unlabelled", f"free run: {ev.free_run}; {ev.n_stable} stable fixed points; purity {purity}"
+    relaxed = "no trial data" if on_fp is None else f"{on_fp:.0%} of end states relax onto them"
+    pur = "no purity measured" if purity is None else f"purity {purity:.3f}"
+    return "unlabelled", (f"free run: {ev.free_run}; {ev.n_stable} stable fixed points, {relaxed} "
+                          f"(fixed-points needs two or more, ≥ 95% relaxing, purity ≥ 0.95); {pur}")
 
 
 __all__ = ["DEFINITIONS", "LABELS", "PointGeometry", "SlowGeometry", "Taxon", "TaxonomyEvidence", "classify",

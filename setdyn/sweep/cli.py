@@ -50,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--shared-fs", action="store_true", help="with --scheduler: workers can write to --out")
     p.add_argument("--reanalyze", "--reanalyse", dest="reanalyze", action="store_true",
                    help="only classify again every network already trained in --out (current classifier)")
+    p.add_argument("--relabel", action="store_true",
+                   help="only label every row in --out again from its recorded evidence (seconds; no network runs)")
     p.add_argument("--ship", action="store_true",
                    help="afterwards write setdyn/data/sweep.csv and sweep_gallery.csv from --out")
     return p
@@ -72,7 +74,9 @@ def run_command(args: argparse.Namespace) -> Any:
     configs = grid.configs(seeds, alphas, noises, args.epochs,
                            dict(grid.parse_cell_seeds(spec) for spec in args.cell_seeds), paper_first=True,
                            activations=acts)
-    if args.reanalyze:
+    if args.relabel:
+        df = run.relabel(args.out)
+    elif args.reanalyze:
         df = run.reanalyze(args.out, jobs=args.jobs)
     else:
         df = run.run_sweep(configs, args.out, scheduler=args.scheduler, jobs=args.jobs, slots=args.slots,

@@ -16,6 +16,8 @@ network again with the current classifier, without retraining.
 """
 from __future__ import annotations
 
+import json
+
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -142,6 +144,25 @@ def reanalyze(out: str | Path, jobs: int = 2, ids: Sequence[str] | None = None,
         futs = [pool.submit(reanalyze_one, str(p)) for p in paths]
         for f in tqdm(as_completed(futs), total=len(futs), desc="reanalyze", unit="net", disable=not progress):
             write_row(f.result(), out)
+    table = read_table(out)
+    write_table(table, out)
+    return table
+
+
+def relabel(out: str | Path) -> pd.DataFrame:
+    """Label every analysed row of DIR again from its recorded taxonomy evidence (no network is run: the
+    taxonomy's rule or its reasons' wording changed, not the measurements); rewrites the rows that change and
+    DIR/sweep.csv. Returns the table."""
+    from ..analysis.taxonomy import TaxonomyEvidence, label_from_evidence
+
+    out = Path(out)
+    for path in sorted((out / "rows").glob("*.json")):
+        row = json.loads(path.read_text())
+        if not row.get("taxon_evidence"):
+            continue
+        label, reason = label_from_evidence(TaxonomyEvidence.from_dict(json.loads(row["taxon_evidence"])))
+        if (label, reason) != (row.get("taxon"), row.get("taxon_reason")):
+            write_row({**row, "taxon": label, "taxon_reason": reason}, out)
     table = read_table(out)
     write_table(table, out)
     return table
