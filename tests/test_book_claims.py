@@ -230,7 +230,8 @@ def test_chapter_7_space_numbers_are_the_shipped_maps(glued):
     for key, value in want.items():
         if isinstance(value, (str, int, float)):
             assert g[key] == (pytest.approx(value) if isinstance(value, float) else value), key
-    here = df[df["source"].isin(ss.SAMPLED_SOURCES) & ss.at_paper_setting(df)]
+    here = ss.sampled(df)[ss.at_paper_setting(ss.sampled(df))]  # each config once, not the book's seed
+    assert len(here) == len(set(here["row_id"])) and not set(here["row_id"]) & set(df.loc[df.source == "book", "row_id"])
     k = int((here["taxon"] == "phase-code").sum())
     assert (g["space_paper_k"], g["space_paper_n"]) == (k, len(here))
     lo, hi = fraction_ci(k, len(here))
