@@ -329,6 +329,7 @@ def test_bad_onsets_give_an_inline_message(guarded_page, site):
         page.fill('input[data-onset-number="0"]', "50")
         page.fill('input[data-onset-number="1"]', "150")
         page.fill('input[data-onset-number="2"]', "250")
+        page.evaluate(f"() => {INST}.lastRender")  # the valid trial's redraw may still be waiting for a frame
         renders = page.evaluate(f"() => {INST}.renders")
         page.fill(f'input[data-onset-number="{slot}"]', value)
         message = page.inner_text(".sx-message")
