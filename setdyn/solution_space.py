@@ -22,13 +22,11 @@ import pandas as pd
 
 from .analysis.dsa_map import knn_agreement
 from .analysis.taxonomy import LABELS
-from .sweep.grid import PAPER_CELL
-from .sweep.stats import fraction_ci
+from .sweep.grid import PAPER_ACTIVATION
+from .sweep.stats import fraction_ci, in_cell
 
 #: Map sources whose networks are random draws of their setting (see the module docstring).
 SAMPLED_SOURCES: tuple[str, ...] = ("paper-seeds", "followup", "paper-setting")
-#: The paper's setting: (alpha, training noise std) of `setdyn.training.TrainConfig`, tanh.
-PAPER_ACTIVATION = "tanh"
 #: Half-width (fraction) the phase-code fraction at the paper's setting should be known to (issue: ±6 points).
 TARGET_HALF_WIDTH = 0.06
 #: The follow-up's mechanisms, named by eye (arXiv 2310.07908 v2); the others here are this book's.
@@ -75,8 +73,7 @@ def retrained(first_sweep: pd.DataFrame, df: pd.DataFrame, source: str) -> dict[
 
 def at_paper_setting(df: pd.DataFrame) -> pd.Series:
     """Which networks have the paper's setting (alpha, noise, tanh)."""
-    return ((df["alpha"] == PAPER_CELL[0]) & (df["noise_std"] == PAPER_CELL[1])
-            & (df["activation"] == PAPER_ACTIVATION))
+    return in_cell(df) & (df["activation"] == PAPER_ACTIVATION)
 
 
 def cells(df: pd.DataFrame) -> pd.DataFrame:
@@ -90,13 +87,12 @@ def cells(df: pd.DataFrame) -> pd.DataFrame:
         lo, hi = fraction_ci(k, n)
         rows.append({"activation": act, "alpha": alpha, "noise_std": noise, "n": n,
                      **{lab: int(counts.get(lab, 0)) for lab in LABELS},
-                     "phase_frac": k / n, "lo": lo, "hi": hi,
-                     "paper": (alpha, noise) == PAPER_CELL and act == PAPER_ACTIVATION})
+                     "phase_frac": k / n, "lo": lo, "hi": hi})
     out = pd.DataFrame(rows)
     if not len(out):
         return out
-    order = out["activation"].map(lambda a: (a != "tanh", a))
-    return out.assign(_o=order).sort_values(["_o", "alpha", "noise_std"], ascending=[True, False, True]) \
+    order = out["activation"].map(lambda a: (a != PAPER_ACTIVATION, a))
+    return out.assign(_o=order, paper=at_paper_setting(out)).sort_values(["_o", "alpha", "noise_std"], ascending=[True, False, True]) \
         .drop(columns="_o").reset_index(drop=True)
 
 

@@ -126,6 +126,15 @@ def test_figures_cover_every_setting_of_the_grid():
     assert sorted(tanh.x) == [0, 0, 100]
 
 
+def test_phase_figure_puts_activations_side_by_side():
+    """tanh and relu of one setting sit in separate lanes of its row (they overlapped at 0% once)."""
+    data = _clustered(["phase-code", "not-learned"], ["followup", "followup"], [(1.0, 0.0, "tanh"), (1.0, 0.0, "relu")])
+    fig = figures.figure_cell_phase(ss.cells(ss.table(data)))
+    points = [t for t in fig.data if t.name in ("tanh", "relu")]
+    assert len(points) == 2 and fig.layout.scattermode == "group"
+    assert len({t.offsetgroup for t in points}) == 2 and all(t.orientation == "h" for t in points)
+
+
 def test_shipped_examples_are_the_medoids_of_their_labels():
     data = load_map()
     picks = ss.examples(data)

@@ -19,6 +19,8 @@ from ..training import TrainConfig
 
 #: The paper's setting (alpha = dt / tau, recurrent noise std): the reference recipe's defaults.
 PAPER_CELL: tuple[float, float] = (TrainConfig.alpha, TrainConfig.noise_std)
+#: The paper's activation (the reference recipe's default).
+PAPER_ACTIVATION: str = TrainConfig.activation
 
 #: The table's file name inside a sweep's --out folder.
 CSV_NAME = "sweep.csv"
@@ -46,7 +48,7 @@ PRESETS: dict[str, Preset] = {
                        "Murray, arXiv 2310.07908 v2: alpha x noise x activation x 5 seeds"),
     # with the 31 seeds of sweeps/paper_seeds (1-31) and the follow-up grid's 5 (0-4) at the paper's setting,
     # 260 networks: a 95% interval of about +-6 points on the phase-code fraction
-    "paper-setting": Preset("32-255", (PAPER_CELL[0],), (PAPER_CELL[1],), ("tanh",),
+    "paper-setting": Preset("32-255", (PAPER_CELL[0],), (PAPER_CELL[1],), (PAPER_ACTIVATION,),
                             "the paper's recipe, seeds 32-255 (chapter 7: the fraction of phase codes)"),
 }
 
@@ -163,5 +165,5 @@ def configs(seeds: Sequence[int], alphas: Sequence[float], noises: Sequence[floa
                     kw["max_epochs"] = epochs
                 out.append(TrainConfig(**kw))
     if paper_first:
-        out.sort(key=lambda c: (c.alpha, c.noise_std) != PAPER_CELL or c.activation != "tanh")
+        out.sort(key=lambda c: (c.alpha, c.noise_std) != PAPER_CELL or c.activation != PAPER_ACTIVATION)
     return out

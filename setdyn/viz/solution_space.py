@@ -78,18 +78,19 @@ def figure_cell_labels(cells: pd.DataFrame) -> go.Figure:
 
 
 def figure_cell_phase(cells: pd.DataFrame) -> go.Figure:
-    """The share of phase codes per setting with its 95% Wilson interval, one colour per activation
-    (horizontal, like `figure_cell_labels`); the paper's setting is shaded. `cells`:
+    """The share of phase codes per setting with its 95% Wilson interval, one colour per activation, side by
+    side within a setting's row (horizontal, like `figure_cell_labels`); the paper's setting is shaded. `cells`:
     `setdyn.solution_space.cells`."""
     fig = go.Figure()
     names = [cell_name(a, s) for a, s in _settings()]
-    for act in GRID.activations:
+    for act in GRID.activations[::-1]:  # the group's first trace sits lowest in a row: tanh on top
         c = cells[cells["activation"] == act] if len(cells) else cells
         if not len(c):
             continue
         fig.add_scatter(
             y=[cell_name(a, s) for a, s in zip(c["alpha"], c["noise_std"])], x=100 * c["phase_frac"],
             mode="markers", name=act, marker=dict(color=ACTIVATION_COLOURS.get(act, "#555"), size=9),
+            orientation="h", offsetgroup=act,  # side by side within a setting's row (layout.scattermode)
             error_x=dict(type="data", symmetric=False, array=100 * (c["hi"] - c["phase_frac"]),
                          arrayminus=100 * (c["phase_frac"] - c["lo"]), thickness=1.5, width=4),
             customdata=c[["phase-code", "n"]].to_numpy(),
@@ -105,7 +106,8 @@ def figure_cell_phase(cells: pd.DataFrame) -> go.Figure:
     _setting_axis(fig)
     fig.update_xaxes(title_text="phase codes (% of the setting's networks)", range=[-3, 103])
     fig.update_layout(template=TEMPLATE, font=FONT, height=420, margin=dict(t=20, b=20, l=10, r=10),
-                      legend=dict(orientation="h", y=-0.18, yanchor="top"))
+                      scattermode="group", scattergap=0.5,
+                      legend=dict(orientation="h", y=-0.18, yanchor="top", traceorder="reversed"))
     return fig
 
 
