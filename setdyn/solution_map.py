@@ -128,6 +128,15 @@ def stratified(labels: Sequence[str], n: int) -> list[int]:
     return sorted(picked)
 
 
+def _repo_path(folder: Path) -> str:
+    """A sweep folder as the shipped map records it: relative to the repository when inside it (the same on
+    every machine), else as given."""
+    try:
+        return Path(folder).resolve().relative_to(ROOT.parent.resolve()).as_posix()
+    except ValueError:
+        return str(folder)
+
+
 def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True,
           reference: Any = None) -> dict[str, Any]:
     """The map's data (schema in `setdyn.viz.solution_map`): networks with coordinates and detail, the
@@ -164,7 +173,7 @@ def build(sweeps: dict[Path, str], check_angular: int = 0, progress: bool = True
         "t_ms": list(range(DETAIL_STEP_MS, int(task.N_STEPS * task.DT_MS) + 1, DETAIL_STEP_MS)),
         "method": {"score_method": SCORE_METHOD, "dsa": dsa_map.DSA_PARAMS, "n_pcs": dsa_map.N_PCS,
                    "trials": len(trials), "mds_seed": dsa_map.MDS_SEED, "dsa_seconds": seconds,
-                   "sweeps": {str(k): v for k, v in sweeps.items()}},
+                   "sweeps": {_repo_path(k): v for k, v in sweeps.items()}},
         "knn": vars(knn), "knn_within_alpha": vars(knn_alpha), "networks": networks,
         "distances": np.round(dist, 8).tolist()}
     out["examples"] = examples_block(out, [m for _, m in nets])
@@ -217,6 +226,9 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
         "map_n": len(nets), "map_n_seeds": by_source["paper-seeds"], "map_n_followup": by_source["followup"],
         "map_followup_total": PRESETS["followup"].size, "map_n_paper": by_source["paper"],
         "map_grid_status": "in full" if by_source["followup"] >= PRESETS["followup"].size else "so far",
+        "map_n_setting": by_source["paper-setting"],
+        "map_setting_count": str(by_source["paper-setting"]) if by_source["paper-setting"] else "none yet",
+        "map_setting_total": PRESETS["paper-setting"].size,
         "map_paper_text": ("the paper's own network" if by_source["paper"] else
                            "not the paper's own network (its files were not at hand)"),
         "map_labels_text": ", ".join(f"{counts[lab]} {lab}" for lab in sorted(order, key=lambda lab: -counts[lab])),

@@ -163,6 +163,12 @@ def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[
                                       else f"{nn_code} of its {codes.size} phase codes"),
         "space_paper_labels_text": ", ".join(f"{c} {lab}" for lab, c in here["taxon"].value_counts().items()),
     }
+    half = (hi - lo) / 2
+    needed = out["space_paper_needed"]
+    out["space_paper_target_text"] = (
+        f"That is within the ±{100 * TARGET_HALF_WIDTH:.0f} points this chapter aims at." if n and half <= TARGET_HALF_WIDTH
+        else f"Pinning the share down to ±{100 * TARGET_HALF_WIDTH:.0f} points would take about {needed} networks, "
+             f"{max(needed - n, 0)} more than these.")
     c = cells(df)
     out["space_other_max_n"] = int(c.loc[~c["paper"], "n"].max()) if len(c) and (~c["paper"]).any() else 0
     paper = df.index[df["source"] == "paper"]

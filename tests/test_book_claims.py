@@ -194,7 +194,9 @@ def test_chapter_7_map_numbers_are_the_shipped_maps(glued):
     data = load_map()
     nets = data["networks"]
     counts = Counter(n["taxon"] for n in nets)
-    assert g["map_n"] == len(nets) == 1 + g["map_n_seeds"] + g["map_n_followup"] + g["map_n_paper"]
+    assert g["map_n"] == len(nets) == 1 + g["map_n_seeds"] + g["map_n_followup"] + g["map_n_setting"] + g["map_n_paper"]
+    assert g["map_n_setting"] == sum(n["source"] == "paper-setting" for n in nets)
+    assert g["map_setting_count"] == (str(g["map_n_setting"]) if g["map_n_setting"] else "none yet")
     assert (g["map_n_paper"] == 1) == (g["map_paper_text"] == "the paper's own network")
     assert (g["map_n_followup"] == g["map_followup_total"]) == (g["map_grid_status"] == "in full")
     assert g["map_n_seeds"] == 31 and g["map_followup_total"] == 90
@@ -237,6 +239,11 @@ def test_chapter_7_space_numbers_are_the_shipped_maps(glued):
     lo, hi = fraction_ci(k, len(here))
     assert g["space_paper_lo"] == pytest.approx(100 * lo) and g["space_paper_hi"] == pytest.approx(100 * hi)
     assert g["space_paper_needed"] > g["space_paper_n"] or g["space_paper_half_width"] <= g["space_paper_target"]
+    reached = g["space_paper_half_width"] <= g["space_paper_target"]
+    assert g["space_paper_target_text"].startswith("That is within") == reached
+    if not reached:
+        assert f"about {g['space_paper_needed']} networks, {g['space_paper_needed'] - g['space_paper_n']} more" \
+            in g["space_paper_target_text"]
     assert ("minority here too" in g["space_fu_minority_verdict"]) == (g["space_fu_hi"] < 50)
     assert g["space_fu_region_verdict"].startswith("here too") == (g["space_fu_region_alpha_p"] < ss.CLEAR_P)
     assert g["space_fu_region_pct"] > g["space_fu_region_chance_pct"] or "not clearly" in g["space_fu_region_verdict"]

@@ -1,6 +1,7 @@
 """The map of solutions' data: built from sweep folders (python -m setdyn map), shipped, and read by chapter 7."""
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,6 +71,14 @@ def test_build_from_a_sweep_folder(tmp_path):
     want = np.stack(sm.detail(weights.load()))
     scale = np.abs(want).max(axis=(1, 2), keepdims=True)
     assert np.all(np.abs(got - want) <= scale / 127 + 1e-9)
+    assert data["method"]["sweeps"] == {str(tmp_path): "paper-seeds"}  # outside the repository: as given
+
+
+def test_shipped_map_names_its_sweeps_inside_the_repository():
+    """The shipped map records where its networks came from relative to the repository, not one machine's paths."""
+    assert sm._repo_path(ROOT / "sweeps" / "followup") == "sweeps/followup"
+    for folder in load_map()["method"]["sweeps"]:
+        assert not Path(folder).is_absolute() and (ROOT / folder / "rows").is_dir(), folder
 
 
 def test_bad_input_is_refused(tmp_path, capsys):
