@@ -86,3 +86,34 @@ def test_a_sweep_commits_its_rows_and_a_fresh_clone_resumes(tmp_path):
     # the clone has the row: nothing to train, so no scheduler is contacted
     again = run.run_sweep(cfgs, clone / "sw", scheduler="tcp://127.0.0.1:9", analyze=False, progress=False)
     assert list(again["id"]) == [grid.net_id(cfgs[0])] and again["activation"][0] == "relu"
+
+
+def test_a_stopped_sweep_keeps_and_commits_what_finished(tmp_path, monkeypatch):
+    """Ctrl-C between polls: the rows that workers wrote since the last poll go into sweep.csv and into a
+    commit, so that a fresh clone resumes from them (an interrupted run once left its table a row short)."""
+    import time
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.org")
+    _git(repo, "config", "user.name", "t")
+    out = repo / "sw"
+
+    def interrupt_after_a_row(futures, timeout):
+        deadline = time.monotonic() + 120
+        while not list((out / "rows").glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "_wait_any", interrupt_after_a_row)
+    # two groups on one worker, one after the other: the sweep cannot be finished when the loop first polls
+    cfgs = grid.configs([0, 1], [1.0], [0.1], epochs=1, activations=["relu"])
+    with pytest.raises(KeyboardInterrupt):
+        run.run_sweep(cfgs, out, jobs=1, group=1, analyze=False, progress=False, commit_every_s=10**6)
+    rows = {p.stem for p in (out / "rows").glob("*.json")}
+    assert rows and rows <= {grid.net_id(c) for c in cfgs}
+    assert set(pd.read_csv(out / table.CSV_NAME)["id"]) == rows
+    assert _git(repo, "log", "--format=%s").strip() == f"sweep sw: {len(rows)} of 2 networks finished (stopped)"
+    committed = _git(repo, "show", "--name-only", "--format=").split()
+    assert all(f"sw/rows/{r}.json" in committed and f"sw/nets/{r}.safetensors" in committed for r in rows)

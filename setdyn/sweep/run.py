@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 
 import math
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -59,7 +60,8 @@ def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | 
     shared_fs : with `scheduler`, workers can write to `out` too.
     progress : tqdm bar over networks.
     commit_every_s : commit DIR/rows, DIR/nets and DIR/sweep.csv to git (`setdyn.sweep.commit.commit_rows`)
-        at most this often while new rows arrive, and once at the end; None: never.
+        at most this often while new rows arrive, and once at the end, also when the sweep is stopped (Ctrl-C,
+        a worker's error): what finished is kept in DIR/sweep.csv and the commit; None: never commit.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -98,13 +100,14 @@ def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | 
     handled: set[int] = set()
     last_commit = [time.monotonic(), 0]  # time, rows seen at the last commit
 
-    def commit(final: bool = False) -> None:
+    def commit(final: bool = False, note: str = "") -> None:
         if commit_every_s is None or len(seen) == last_commit[1]:
             return
         if final or time.monotonic() - last_commit[0] >= commit_every_s:
-            commit_rows(out, f"sweep {out.name}: {len(seen)} of {len(todo)} networks finished")
+            commit_rows(out, f"sweep {out.name}: {len(seen)} of {len(todo)} networks finished{note}")
             last_commit[:] = [time.monotonic(), len(seen)]
 
+    stopped = True  # until the loop ends normally: Ctrl-C, a worker's error, a lost cluster
     try:
         while True:
             finished = all(f.done() for f in futures)
@@ -123,11 +126,21 @@ def run_sweep(configs: Sequence[TrainConfig], out: str | Path, scheduler: str | 
             if finished:
                 break
             _wait_any(futures, POLL_S)
+        stopped = False
     finally:
         bar.close()
         client.close()
         if cluster is not None:
             cluster.close()
+        if stopped:  # keep what finished: rows written since the last poll go into the table (and a commit)
+            table = read_table(out)
+            if len(table):
+                write_table(table, out)
+                seen |= set(table["id"]) & todo_ids
+            try:
+                commit(final=True, note=" (stopped)")
+            except Exception as e:  # noqa: BLE001 - never hide why the sweep stopped behind a git error
+                print(f"sweep: could not commit the finished rows ({e}); rerun to resume", file=sys.stderr)
     return read_table(out)
 
 
