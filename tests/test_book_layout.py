@@ -79,7 +79,8 @@ FIGURE_BOXES_JS = """() => [...document.querySelectorAll('.plotly-graph-div')].m
         // subplot titles and other labels placed outside any plot area (paper coordinates)
         if (a.xref === 'paper' && a.yref === 'paper') boxes.push(box(el.querySelector('.annotation-text-g') || el, 'label "' + (a.text || '').slice(0, 30) + '"'));
     });
-    return {id: gd.id, boxes: boxes.filter(Boolean)};
+    const f = gd.querySelector('.main-svg').getBoundingClientRect();
+    return {id: gd.id, boxes: boxes.filter(Boolean), frame: {x0: f.left, y0: f.top, x1: f.right, y1: f.bottom}};
 })"""
 
 # Every visible button in the dark theme: its text colour against the background it sits on.
@@ -126,6 +127,21 @@ def overlaps(boxes: list[dict], tol: float = 2.0) -> list[str]:
     return found
 
 
+def clipped(boxes: list[dict], frame: dict, tol: float = 2.0) -> list[str]:
+    """Titles and labels that stick out of their figure by more than ``tol`` px (the figure clips them)."""
+    return [f"{b['what']} cut off by the figure's edge" for b in boxes
+            if (b["what"] == "title" or b["what"].startswith("label"))
+            and (b["x0"] < frame["x0"] - tol or b["y0"] < frame["y0"] - tol
+                 or b["x1"] > frame["x1"] + tol or b["y1"] > frame["y1"] + tol)]
+
+
+def test_clipped_finds_a_label_above_the_figure():
+    frame = {"x0": 0, "y0": 100, "x1": 390, "y1": 600}
+    top = {"what": 'label "tanh networks"', "x0": 150, "y0": 92, "x1": 250, "y1": 108}
+    inside = {"what": 'label "relu networks"', "x0": 150, "y0": 300, "x1": 250, "y1": 316}
+    assert clipped([top, inside], frame) == ['label "tanh networks" cut off by the figure\'s edge']
+
+
 def test_overlaps_finds_an_overlap():
     a = {"what": "title", "x0": 0, "y0": 0, "x1": 100, "y1": 20}
     b = {"what": "mode bar", "x0": 90, "y0": 5, "x1": 150, "y1": 30}
@@ -165,7 +181,7 @@ def test_page_layout(page_name, guarded_page, book_server):
         if wide["scrollWidth"] > wide["vw"] + 1 or wide["n"]:
             problems.append(f"{size}: wider than the screen ({wide['scrollWidth']} > {wide['vw']} px): {wide['out']}")
         for fig in page.evaluate(FIGURE_BOXES_JS):
-            for pair in overlaps(fig["boxes"]):
+            for pair in overlaps(fig["boxes"]) + clipped(fig["boxes"], fig["frame"]):
                 problems.append(f"{size}: figure {fig['id']}: {pair}")
         page.screenshot(path=str(SHOTS / f"{stem}-{size}.png"), full_page=True)
         problems += [f"{size}: {p}" for p in guarded.problems]

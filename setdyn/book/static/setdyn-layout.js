@@ -151,7 +151,14 @@
     var titleLines = stacked ? Math.max.apply(null, [1].concat((full.annotations || []).map(function (a) {
       return a.text ? String(a.text).split(/<br\s*\/?>/i).length : 1;
     }))) : 0;
-    var subTitles = stacked ? 16 + 18 * titleLines : 0;
+    /* unstacked panels one above the other (make_subplots rows) keep room for the top one's title */
+    var topNotes = stacked ? [] : (full.annotations || []).filter(function (a) {
+      return a.text && a.xref === "paper" && a.yref === "paper" && a.yanchor === "bottom" && a.y >= 0.95;
+    });
+    var topLines = Math.max.apply(null, [0].concat(topNotes.map(function (a) {
+      return String(a.text).split(/<br\s*\/?>/i).length;
+    })));
+    var subTitles = stacked ? 16 + 18 * titleLines : topLines ? 12 + 18 * topLines : 0;
     var newT = Math.max(14, subTitles);
     var newB = Math.max(Math.min(mb, 60), 50) + sliderPx;
     upd["margin.t"] = newT;
