@@ -98,6 +98,7 @@
     var plotH = full.height - mt - mb;
     var newPlotH = plotH;
     var cells = [];
+    var wrappedLines = 1;  /* the most lines a subplot title takes once wrapped to the phone's width */
     if (stacked) {
       ps.sort(function (a, b) { return (b.y[1] - a.y[1]) || (a.x[0] - b.x[0]); });
       var n = ps.length;
@@ -131,7 +132,11 @@
           } else {
             upd[kind + "[" + j + "].x"] = mapInto(a.x, cell.from.x, cell.to.x);
             upd[kind + "[" + j + "].y"] = mapInto(a.y, cell.from.y, cell.to.y);
-            if (kind === "annotations" && a.text) upd["annotations[" + j + "].text"] = wrap(a.text, Math.floor(maxChars * 0.85));
+            if (kind === "annotations" && a.text) {
+              var wrapped = wrap(a.text, Math.floor(maxChars * 0.85));
+              upd["annotations[" + j + "].text"] = wrapped;
+              wrappedLines = Math.max(wrappedLines, String(wrapped).split(/<br\s*\/?>/i).length);
+            }
           }
         });
       });
@@ -148,7 +153,7 @@
     var legendPx = legend ? 26 * Math.ceil(nLegend / 2) + 10 : 0;
     var sliderPx = SLIDER_PX * (full.sliders || []).length;
     /* room for the top panel's title: 34 px for one line, 18 px more for each further line */
-    var titleLines = stacked ? Math.max.apply(null, [1].concat((full.annotations || []).map(function (a) {
+    var titleLines = stacked ? Math.max.apply(null, [wrappedLines].concat((full.annotations || []).map(function (a) {
       return a.text ? String(a.text).split(/<br\s*\/?>/i).length : 1;
     }))) : 0;
     /* unstacked panels one above the other (make_subplots rows) keep room for the top one's title */
