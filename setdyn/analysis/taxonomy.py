@@ -31,7 +31,7 @@ The rule is `label_from_evidence`, a pure function of `TaxonomyEvidence`, and
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -269,18 +269,34 @@ def default_starts(system: DynamicalSystem, n: int = 256, seed: int = 0) -> np.n
     return sample_states(system, n, seed)  # type: ignore[arg-type]
 
 
+class SlowSearch(NamedTuple):
+    """Where the slow-point search ended: every end state and its speed |F(x) - x|, the state scale (1 + RMS
+    norm of the starts) and the slow points among the ends (speed below `SLOW_REL` x scale)."""
+    ends: np.ndarray
+    speed: np.ndarray
+    scale: float
+    slow: np.ndarray
+
+
+def slow_search(system: DynamicalSystem, starts: np.ndarray | None = None, iters: int = 400) -> SlowSearch:
+    """Search slow points from `starts` (M x N states; default `default_starts`): one rule for the taxonomy
+    and the figures that draw its slow points."""
+    starts = default_starts(system) if starts is None else np.asarray(starts, float)
+    scale = 1.0 + float(np.sqrt(np.mean(np.sum(starts ** 2, 1))))
+    ends, speed = search_slow_points(system, starts, iters)
+    return SlowSearch(ends, speed, scale, ends[speed < SLOW_REL * scale])
+
+
 def measure(system: DynamicalSystem, starts: np.ndarray | None = None, iters: int = 400,
             cycle: FreeRunDynamics | None = None, **free_run: Any) -> TaxonomyEvidence:
     """The dynamical evidence of any system (a CTRNN or a hand-made map): free run, slow and fixed points and
     their geometry. starts: M x N states to search slow points from (default `default_starts`)."""
-    starts = default_starts(system) if starts is None else np.asarray(starts, float)
-    scale = 1.0 + float(np.sqrt(np.mean(np.sum(starts ** 2, 1))))
     cyc = cycle if cycle is not None else free_run_dynamics(system, **free_run)
-    ends, speed = search_slow_points(system, starts, iters)
-    slow = ends[speed < SLOW_REL * scale]
-    stable, n_fixed = stable_fixed_points(system, ends[speed < 1e-2 * scale], scale)
+    found = slow_search(system, starts, iters)
+    scale = found.scale
+    stable, n_fixed = stable_fixed_points(system, found.ends[found.speed < 1e-2 * scale], scale)
     return TaxonomyEvidence(free_run=cyc.kind, period_steps=cyc.period_steps, n_fixed_points=n_fixed,
-                            n_stable=len(stable), stable=point_geometry(stable), slow=slow_geometry(slow, scale),
+                            n_stable=len(stable), stable=point_geometry(stable), slow=slow_geometry(found.slow, scale),
                             state_scale=scale)
 
 
@@ -367,5 +383,5 @@ def label_from_evidence(ev: TaxonomyEvidence) -> tuple[str, str]:
 
 
 __all__ = ["DEFINITIONS", "LABELS", "PointGeometry", "SlowGeometry", "Taxon", "TaxonomyEvidence", "classify",
-           "label_from_evidence", "measure", "point_geometry", "search_slow_points", "slow_geometry",
+           "label_from_evidence", "measure", "point_geometry", "search_slow_points", "slow_geometry", "slow_search", "SlowSearch",
            "stable_fixed_points"]

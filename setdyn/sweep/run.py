@@ -17,7 +17,6 @@ network again with the current classifier, without retraining.
 from __future__ import annotations
 
 import json
-
 import math
 import sys
 import time

@@ -55,7 +55,7 @@ def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws
     * kind "end": the trials' end points (rates at 500 ms), `valid` = the trial's target;
     * kind "fixed": fixed points (`setdyn.analysis.mechanism.find_fixed_points`), `fp_kind` stable/saddle/unstable.
     * kind "slow" (with `slow_points`): the taxonomy's slow points, where the state barely moves
-      (`setdyn.analysis.taxonomy.search_slow_points`, speed below `SLOW_REL` of the state scale): a line
+      (`setdyn.analysis.taxonomy.slow_search`, speed below `SLOW_REL` of the state scale): a line
       attractor's continuum.
 
     Returns one row per point with columns id, label, kind, step, valid,
@@ -82,12 +82,9 @@ def portraits(models: Sequence[tuple[str, str, CTRNN]], n_free: int = 150, draws
                 parts.append(pd.DataFrame({"kind": "fixed", "fp_kind": [fp.kind for fp in fps],
                                            "pc1": r[:, 0], "pc2": r[:, 1]}))
         if slow_points:
-            from ..analysis.taxonomy import SLOW_REL, default_starts, search_slow_points
+            from ..analysis.taxonomy import slow_search
 
-            starts = default_starts(model)
-            scale = 1.0 + float(np.sqrt(np.mean(np.sum(starts ** 2, 1))))
-            ends, speed = search_slow_points(model, starts)
-            slow = ends[speed < SLOW_REL * scale]
+            slow = slow_search(model).slow
             if len(slow):
                 r = (model.activation(torch.as_tensor(slow)).numpy() - mu) @ P
                 parts.append(pd.DataFrame({"kind": "slow", "pc1": r[:, 0], "pc2": r[:, 1]}))
