@@ -63,6 +63,10 @@ from .simulate import free_trajectory, jacobians, relax, simulate, trajectory
 
 #: A network "learned the task" at this noise-free accuracy on 27 x 20 fresh onset draws.
 LEARNED_ACC = 0.95
+#: A fixed-point code: at least this fraction of trial end states relax onto stable fixed points ...
+ON_FIXED_POINTS_MIN = 0.95
+#: ... whose basins keep the answer: at least this fraction of each basin's trials share it (purity).
+PURITY_MIN = 0.95
 #: Fixed points closer than this (relative to the state scale) are one.
 DEDUPE_REL = 1e-3
 #: A state is a fixed point when |F(x) - x| is below this (relative to 1 + |x|).
@@ -401,11 +405,11 @@ def label_from_evidence(ev: dict[str, Any]) -> tuple[str, str]:
             return "phase-oscillator", f"limit cycle whose phase follows the Z3 automaton on all 27 inputs{extra}"
         return "other", ("limit cycle, but the Z3 phase automaton does not explain it "
                          f"(phase agreement {ev.get('z3_phase_agreement_27')}/27, steps {ev.get('z3_steps')})")
-    if kind in ("fixed point", "decaying spiral") and stable >= 2 and purity is not None and purity >= 0.95 \
-            and on_fp is not None and on_fp >= 0.95:
+    if kind in ("fixed point", "decaying spiral") and stable >= 2 and purity is not None and purity >= PURITY_MIN \
+            and on_fp is not None and on_fp >= ON_FIXED_POINTS_MIN:
         return "fixed-point", (f"{stable} stable fixed points; {on_fp:.0%} of trial end states relax onto them, "
                                f"valid/invalid purity {purity:.3f}")
-    if kind in ("fixed point", "decaying spiral") and stable >= 1 and on_fp is not None and on_fp < 0.95:
+    if kind in ("fixed point", "decaying spiral") and stable >= 1 and on_fp is not None and on_fp < ON_FIXED_POINTS_MIN:
         return "other", (f"mixed: free run settles on a fixed point, but {1 - on_fp:.0%} of trial end states "
                          f"relax onto another (non-stationary) attractor; purity {purity:.3f}")
     pur = "n/a" if purity is None else f"{purity:.3f}"

@@ -38,6 +38,7 @@ import torch
 
 from ..model import float64_copy
 from .cycle import FreeRunDynamics, fixed_point, free_run_dynamics
+from .mechanism import LEARNED_ACC, ON_FIXED_POINTS_MIN, PURITY_MIN
 from .simulate import DynamicalSystem, input_table, jacobians, single_thread, state_dtype
 
 #: The labels, in the order the rule tries them.
@@ -71,7 +72,7 @@ LINE_MIN_EXTENT = 0.1
 
 #: What each label means (one sentence each, for the book's definitions).
 DEFINITIONS: dict[str, str] = {
-    "not-learned": "did not learn the task: noise-free accuracy on 27 × 20 fresh onset draws below 95%.",
+    "not-learned": f"did not learn the task: noise-free accuracy on 27 × 20 fresh onset draws below {LEARNED_ACC:.0%}.",
     "phase-code": "the input-free network runs a limit cycle (period ≥ 80 ms) and each colour shifts its phase so "
                   "that a Z3 automaton of 0 and ±120 degree kicks predicts the end phase of all 27 inputs.",
     "star": "star-like fast oscillation: the free run ends on a cycle of 3 or 4 steps (30-40 ms), a few points "
@@ -83,8 +84,9 @@ DEFINITIONS: dict[str, str] = {
     "line-attractor": "a continuum of slow points (|F(x) - x| < 0.1% of the state scale) along a curve: their first "
                       "principal component holds ≥ 90% of their variance, they span ≥ 10% of the state scale, "
                       "with no gap wider than a quarter of the span of their central 90%.",
-    "fixed-points": "two or more stable fixed points (neither hexagon nor lattice) onto which ≥ 95% of trial end "
-                    "states relax, each point's basin holding one answer (purity ≥ 0.95).",
+    "fixed-points": f"two or more stable fixed points (neither hexagon nor lattice) onto which ≥ "
+                    f"{ON_FIXED_POINTS_MIN:.0%} of trial end states relax, each point's basin holding one answer "
+                    f"(purity ≥ {PURITY_MIN:g}).",
     "transient": "learned, but the answer is carried by the transient: relaxed with the input off, the end states "
                  "no longer separate valid from invalid (no attractor code found).",
     "unlabelled": "learned, but none of the measured mechanisms fits (the evidence says why).",
@@ -347,7 +349,7 @@ def label_from_evidence(ev: TaxonomyEvidence) -> tuple[str, str]:
     """(label, reason): the first of `LABELS` whose definition the evidence meets. `learned` None (a constructed
     example) skips the checks that need a task: not-learned, and the trial-based fixed-points / transient."""
     if ev.learned is False:
-        return "not-learned", f"fresh-onset accuracy {ev.fresh_acc_clean or 0:.3f} < 0.95"
+        return "not-learned", f"fresh-onset accuracy {ev.fresh_acc_clean or 0:.3f} < {LEARNED_ACC:g}"
     if ev.free_run == "limit cycle" and ev.z3_explains:
         return "phase-code", (f"limit cycle of {ev.period_steps:.1f} steps; the Z3 kick automaton predicts "
                               f"{ev.z3_phase_agreement_27}/27 end phases")
@@ -367,10 +369,11 @@ def label_from_evidence(ev: TaxonomyEvidence) -> tuple[str, str]:
     if ev.learned is None:
         return "unlabelled", f"free run: {ev.free_run}; {ev.n_stable} stable fixed points; no task evidence"
     purity, on_fp = ev.basin_purity, ev.fraction_ending_on_fixed_points
-    if ev.n_stable >= 2 and purity is not None and purity >= 0.95 and on_fp is not None and on_fp >= 0.95:
+    if ev.n_stable >= 2 and purity is not None and purity >= PURITY_MIN and on_fp is not None \
+            and on_fp >= ON_FIXED_POINTS_MIN:
         return "fixed-points", (f"{ev.n_stable} stable fixed points; {on_fp:.0%} of end states relax onto them, "
                                 f"purity {purity:.3f}")
-    if ev.free_run != "limit cycle" and (purity is None or purity < 0.95):
+    if ev.free_run != "limit cycle" and (purity is None or purity < PURITY_MIN):
         pur = "no stable fixed point" if purity is None else f"purity {purity:.3f}"
         return "transient", f"free run: {ev.free_run}; relaxed end states do not keep the answer ({pur})"
     if ev.free_run == "limit cycle":
@@ -379,7 +382,8 @@ def label_from_evidence(ev: TaxonomyEvidence) -> tuple[str, str]:
     relaxed = "no trial data" if on_fp is None else f"{on_fp:.0%} of end states relax onto them"
     pur = "no purity measured" if purity is None else f"purity {purity:.3f}"
     return "unlabelled", (f"free run: {ev.free_run}; {ev.n_stable} stable fixed points, {relaxed} "
-                          f"(fixed-points needs two or more, ≥ 95% relaxing, purity ≥ 0.95); {pur}")
+                          f"(fixed-points needs two or more, ≥ {ON_FIXED_POINTS_MIN:.0%} relaxing, purity ≥ "
+                          f"{PURITY_MIN:g}); {pur}")
 
 
 __all__ = ["DEFINITIONS", "LABELS", "PointGeometry", "SlowGeometry", "Taxon", "TaxonomyEvidence", "classify",
