@@ -96,6 +96,16 @@ def cells(df: pd.DataFrame) -> pd.DataFrame:
         .drop(columns="_o").reset_index(drop=True)
 
 
+def definitions(df: pd.DataFrame) -> str:
+    """The taxonomy's definitions as a Markdown list, in the order they are tried, each label not found among
+    the networks of `df` marked "(none here)"."""
+    from .analysis.taxonomy import DEFINITIONS
+
+    present = set(df["taxon"])
+    return "\n".join(f"- **{lab}**: {DEFINITIONS[lab]}" + ("" if lab in present else " *(none here)*")
+                     for lab in LABELS)
+
+
 def medoid(distances: np.ndarray, members: Sequence[int]) -> int:
     """The member with the smallest summed distance to the other members (ties: the first)."""
     members = list(members)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from setdyn.analysis.taxonomy import LABELS
 from setdyn import solution_space as ss
 from setdyn.sweep.stats import fraction_ci
 from setdyn.viz import solution_space as figures
@@ -192,3 +193,12 @@ def test_retrained_counts_the_configs_whose_fate_changed():
     # config-1 learned and was a phase code before, not now; config-2 did not learn before, now it did
     assert g == {"space_retrain_paper_seeds_n": 3, "space_retrain_paper_seeds_learned_flips": 2,
                  "space_retrain_paper_seeds_code_flips": 1}
+
+
+def test_definitions_list_every_label_and_mark_the_absent():
+    data = _clustered(["phase-code", "transient", "not-learned"], ["followup"] * 3,
+                      [(1.0, 0.1, "tanh"), (0.1, 0.0, "tanh"), (0.5, 0.05, "tanh")])
+    lines = ss.definitions(ss.table(data)).splitlines()
+    assert [line.split("**")[1] for line in lines] == list(LABELS)
+    for line in lines:
+        assert line.endswith("*(none here)*") == (line.split("**")[1] not in ("phase-code", "transient", "not-learned"))
