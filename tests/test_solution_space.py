@@ -4,6 +4,7 @@ import pytest
 
 from setdyn.analysis.taxonomy import LABELS
 from setdyn import solution_space as ss
+from setdyn.sweep.grid import PRESETS, parse_seeds
 from setdyn.sweep.stats import fraction_ci
 from setdyn.viz import solution_space as figures
 from setdyn.viz.solution_map import load_map
@@ -59,6 +60,16 @@ def test_needed_for_reaches_the_target_half_width():
     lo, hi = fraction_ci(round(0.45 * (n - 8)), n - 8)
     assert (hi - lo) / 2 > ss.TARGET_HALF_WIDTH
     assert 200 < n < 300  # about 1.96^2 p (1 - p) / 0.06^2 = 264
+
+
+def test_the_paper_setting_preset_reaches_the_target_at_any_fraction():
+    """The seeds on the map at the paper's setting from other sweeps, with every seed of `make paper-setting`,
+    count at least the networks a ±6-point interval needs where it is widest (a fraction of 1/2)."""
+    nets = ss.sampled(ss.table(load_map()))
+    others = nets[ss.at_paper_setting(nets) & (nets["source"] != "paper-setting")]
+    seeds = set(others["seed"].astype(int)) | set(parse_seeds(PRESETS["paper-setting"].seeds))
+    assert len(seeds) == len(others) + PRESETS["paper-setting"].size  # no preset seed repeats another sweep's
+    assert len(seeds) >= ss.needed_for(0.5) >= ss.needed_for(0.3)
 
 
 def test_ordinal():
