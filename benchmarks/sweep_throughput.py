@@ -10,7 +10,9 @@ shorter than the recipe's 2500):
   network-epoch;
 * training, relu: autograd, one network at a time (the batched trainer covers tanh only);
 * analysis of one trained network (`setdyn.sweep.worker.analyze_network`: the mechanism classifier and
-  the taxonomy), on the shipped network.
+  the taxonomy), on the shipped network;
+* the heap fix of Dask workers: batched training in a fresh process with glibc's settings as Dask's nanny
+  gives them (MALLOC_TRIM_THRESHOLD_=65536), without and with `setdyn.sweep.worker.reuse_heap_memory`.
 
 Prints JSON lines and a summary; asserts nothing. CPU time (time.process_time) is reported, not wall
 time, so that a machine shared with other work gives the code's own cost. What a cluster changes:
@@ -23,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -46,6 +50,24 @@ def cpu_seconds(fn) -> float:
     return time.process_time() - c
 
 
+def heap_fix_ms(epochs: int, slots: int) -> dict[str, float]:
+    """CPU ms per network-epoch of batched training in a fresh process under Dask's nanny's glibc setting,
+    without and with `reuse_heap_memory` (each process warms up with one epoch first)."""
+    code = ("import sys, time, torch; from setdyn.sweep.worker import reuse_heap_memory; "
+            "from setdyn.training import TrainConfig, train_batched; torch.set_num_threads(1)\n"
+            "fix, e, k = sys.argv[1] == 'fix', int(sys.argv[2]), int(sys.argv[3])\n"
+            "fix and reuse_heap_memory()\n"
+            "cfg = lambda s, n: TrainConfig(seed=s, max_epochs=n, stop_train_acc_noisy=None, "
+            "stop_test_acc_clean=None, stop_fresh_acc_clean=None)\n"
+            "train_batched([cfg(s, 1) for s in range(k)], progress=False)\n"
+            "c = time.process_time(); train_batched([cfg(s, e) for s in range(k)], progress=False)\n"
+            "print(1000 * (time.process_time() - c) / e / k)")
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536", "OMP_NUM_THREADS": "1"}
+    return {name: float(subprocess.run([sys.executable, "-c", code, name, str(epochs), str(slots)], env=env,
+                                       check=True, capture_output=True, text=True).stdout.split()[-1])
+            for name in ("as_dask_gives_it", "fix")}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10, help="epochs timed per engine (default 10)")
@@ -62,6 +84,10 @@ def main() -> None:
             TrainConfig(seed=0, activation="relu", **no_stop), progress=False, engine="autograd")) / args.epochs,
     }
     print(json.dumps({"cpu_seconds_per_network_epoch": per_epoch}), flush=True)
+    heap = heap_fix_ms(args.epochs, args.slots)
+    print(json.dumps({"dask_worker_heap_ms_per_network_epoch": heap}), flush=True)
+    print(f"(inside a Dask worker, glibc's heap as the nanny sets it: {heap['as_dask_gives_it']:.0f} ms per "
+          f"network-epoch; with reuse_heap_memory: {heap['fix']:.0f} ms)")
     model = weights.load()
     analysis = cpu_seconds(lambda: analyze_network(model, TrainConfig()))
     print(json.dumps({"analysis_cpu_seconds_per_network": analysis}), flush=True)

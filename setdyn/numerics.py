@@ -5,6 +5,7 @@ without importing the simulation stack.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -48,3 +49,28 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, (complex, np.complexfloating)):
         return [jsonable(obj.real), jsonable(obj.imag)]
     return obj
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def first_differing_digit(a: float, b: float) -> int | None:
+    """The first significant digit (1 = the leading one) at which a and b, each written with the fewest
+    digits that read back as the same float (Python's repr), differ; None when they are equal.
+
+    1.1103753805160523 vs 1.1103753328323365 -> 9 (they agree to 8 digits). Numbers of different sign or
+    decimal exponent differ at the 1st.
+    """
+    if a == b:
+        return None
+    da, db = Decimal(repr(float(a))), Decimal(repr(float(b)))
+    if da.is_signed() != db.is_signed() or da.is_zero() or db.is_zero() or da.adjusted() != db.adjusted():
+        return 1
+    xa, xb = da.as_tuple().digits, db.as_tuple().digits
+    xa, xb = (x[next((i for i, d in enumerate(x) if d), 0):] for x in (xa, xb))  # no leading zeros
+    n = max(len(xa), len(xb))
+    xa, xb = xa + (0,) * (n - len(xa)), xb + (0,) * (n - len(xb))
+    return next(i + 1 for i, (x, y) in enumerate(zip(xa, xb)) if x != y)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .analysis.dsa_map import knn_agreement
 from .analysis.taxonomy import LABELS
+from .numerics import ordinal
 from .sweep.grid import PAPER_ACTIVATION
 from .sweep.stats import fraction_ci, in_cell
 
@@ -202,12 +203,6 @@ def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[
                 text += f" The book's network is only its {ordinal(rank)} nearest of {len(df) - 1}."
         out["space_paper_network_text"] = text
     return out
-
-
-def ordinal(n: int) -> str:
-    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 #: Each source's networks, in words.

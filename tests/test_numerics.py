@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from setdyn.numerics import jsonable, r_squared, wrap_deg
+from setdyn.numerics import first_differing_digit, jsonable, ordinal, r_squared, wrap_deg
 
 
 def test_wrap_deg_maps_onto_minus_180_to_180():
@@ -34,3 +34,16 @@ def test_jsonable_gives_plain_json_values():
                    "nested": [{"x": [[1.5]]}], "s": "t"}
     assert type(out["b"][0]) is int and type(out["b"][1]) is bool
     json.dumps(out, allow_nan=False)
+
+
+def test_first_differing_digit_counts_significant_digits():
+    assert first_differing_digit(1.1103753805160523, 1.1103753328323365) == 9  # 8 digits agree
+    assert first_differing_digit(123.456, 123.457) == 6
+    assert first_differing_digit(0.00012345, 0.00012346) == 5
+    assert first_differing_digit(2.5, 2.5) is None
+    assert first_differing_digit(1.5, -1.5) == 1 and first_differing_digit(9.99, 10.0) == 1
+
+
+def test_ordinal():
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == \
+        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]

@@ -72,11 +72,6 @@ def test_the_paper_setting_preset_reaches_the_target_at_any_fraction():
     assert len(seeds) >= ss.needed_for(0.5) >= ss.needed_for(0.3)
 
 
-def test_ordinal():
-    assert [ss.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == \
-        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
-
-
 def test_followup_words_follow_the_numbers():
     # a grid of 16 learned networks, 2 phase codes, which cluster: a minority, and a region of their own
     taxa = ["phase-code"] * 2 + ["transient"] * 8 + ["line-attractor"] * 6 + ["not-learned"] * 3 + ["phase-code"] * 4

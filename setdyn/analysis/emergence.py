@@ -41,7 +41,7 @@ import torch
 
 from .. import paper
 from ..model import CTRNN
-from ..numerics import jsonable
+from ..numerics import first_differing_digit, jsonable, ordinal
 from .code import phase_code_from_means
 from .cycle import fixed_point, free_run_dynamics
 from .phase import phase_reference, phase_response_curve
@@ -322,6 +322,14 @@ def load_shipped() -> dict[str, Any]:
             "supercritical_fit": birth["supercritical_fit"]}
 
 
+def first_loss_words(shipped_loss: float, retrained_loss: float) -> str:
+    """How the first epoch's training loss of the shipped run and of its retraining compare, in words."""
+    digit = first_differing_digit(shipped_loss, retrained_loss)
+    if digit is None:
+        return "the loss of the very first epoch still agrees to every digit, but later ones do not"
+    return f"the loss of the very first epoch already differs in the {ordinal(digit)} significant digit"
+
+
 def chapter_numbers(shipped: dict[str, Any], shipped_meta: dict[str, Any]) -> dict[str, Any]:
     """The numbers (and the words they decide) the chapter "How the oscillator is born" prints, from
     `load_shipped()` and the shipped model's sidecar (`setdyn.weights.load_meta()`): one flat dict
@@ -344,6 +352,8 @@ def chapter_numbers(shipped: dict[str, Any], shipped_meta: dict[str, Any]) -> di
     acc = index["accuracy"]
     return jsonable({
         "n_snapshots": len(rows), "final_epoch": last["epoch"], "shipped_epoch": shipped_meta["epochs"],
+        "first_loss_words": first_loss_words(shipped_meta["history"]["train_loss"][0],
+                                             index["history"]["train_loss"][0]),
         "final_period_ms": last["period_ms"], "shipped_period_ms": shipped_meta["free_run"]["period_ms"],
         "final_train_acc_noisy": 100 * acc["train_acc_noisy"], "final_test_acc_clean": 100 * acc["test_acc_clean"],
         "final_fresh_acc_clean": 100 * acc["fresh_acc_clean"],
