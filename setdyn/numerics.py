@@ -51,12 +51,6 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def ordinal(n: int) -> str:
-    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def first_differing_digit(a: float, b: float) -> int | None:
     """The first significant digit (1 = the leading one) at which a and b, each written with the fewest
     digits that read back as the same float (Python's repr), differ; None when they are equal.

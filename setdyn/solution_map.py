@@ -40,6 +40,8 @@ SWEEPS: dict[str, str] = {"sweeps/paper_seeds": "paper-seeds", "sweeps/followup"
 SHIPPED_MAP = MAP_FILE
 #: DSA's score for the whole map (see the module docstring).
 SCORE_METHOD = "wasserstein"
+#: The scores' names in prose.
+SCORE_NAMES = {"wasserstein": "Wasserstein", "angular": "angular Procrustes"}
 #: Sampling of the click panel's traces (ms).
 DETAIL_STEP_MS = 20
 #: Fields of a sweep row the map keeps.
@@ -244,7 +246,7 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
                             "labels reach" if strict["p_value"] < KNN_WEAK else
                             "on this evidence the map does not group networks by mechanism"),
         "map_knn_alpha_chance_pct": 100 * strict["chance_mean"], "map_knn_alpha_p": strict["p_value"],
-        "map_score_method": data["method"]["score_method"],
+        "map_score_method": SCORE_NAMES.get(data["method"]["score_method"], data["method"]["score_method"]),
     }
     failed = [n for n in nets if n["taxon"] == "not-learned"]
     cycling = sum(n.get("free_run") == "limit cycle" for n in failed)

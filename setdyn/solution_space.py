@@ -22,7 +22,7 @@ import pandas as pd
 
 from .analysis.dsa_map import knn_agreement
 from .analysis.taxonomy import LABELS
-from .numerics import ordinal
+from .prose import ordinal
 from .sweep.grid import PAPER_ACTIVATION
 from .sweep.stats import fraction_ci, in_cell
 
@@ -189,8 +189,8 @@ def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[
     if len(paper):
         i = int(paper[0])
         near = nearest(dist, i, 3)
-        named = [("the book’s network" if df.loc[j, "source"] == "book" else describe(df.loc[j]))
-                 + f" ({df.loc[j, 'taxon']})" for j in near]
+        named = [f"the book’s network ({df.loc[j, 'taxon']})" if df.loc[j, "source"] == "book"
+                 else describe(df.loc[j], df.loc[j, "taxon"]) for j in near]
         out["space_paper_network_label"] = df.loc[i, "taxon"]
         out["space_paper_network_nearest"] = named
         text = (f"The paper's own network (the four-pointed star) is labelled {df.loc[i, 'taxon']}; the networks "
@@ -209,10 +209,11 @@ def paper_setting(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[
 SOURCE_NAMES = {"paper-seeds": "of chapter 8", "followup": "of the follow-up grid", "paper-setting": "of the paper's setting"}
 
 
-def describe(row: pd.Series) -> str:
-    """A network in words: its seed, source and setting."""
+def describe(row: pd.Series, label: str | None = None) -> str:
+    """A network in words: its seed, source and setting, and its label when given."""
     return (f"seed {int(row['seed'])} {SOURCE_NAMES.get(row['source'], 'of ' + str(row['source']))} "
-            f"(α {row['alpha']:g}, noise {row['noise_std']:g}, {row['activation']})")
+            f"(α {row['alpha']:g}, noise {row['noise_std']:g}, {row['activation']}"
+            + (f"; {label})" if label else ")"))
 
 
 def followup(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -264,5 +265,5 @@ def followup(data: dict[str, Any], df: pd.DataFrame | None = None) -> dict[str, 
 
 
 __all__ = ["CLEAR_P", "FOLLOWUP_MECHANISMS", "SAMPLED_SOURCES", "TARGET_HALF_WIDTH", "at_paper_setting", "cells",
-           "describe", "examples", "followup", "retrained", "medoid", "nearest", "needed_for", "ordinal", "paper_setting", "sampled",
+           "describe", "examples", "followup", "retrained", "medoid", "nearest", "needed_for", "paper_setting", "sampled",
            "table"]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from setdyn.numerics import first_differing_digit, jsonable, ordinal, r_squared, wrap_deg
+from setdyn.numerics import first_differing_digit, jsonable, r_squared, wrap_deg
 
 
 def test_wrap_deg_maps_onto_minus_180_to_180():
@@ -42,8 +42,3 @@ def test_first_differing_digit_counts_significant_digits():
     assert first_differing_digit(0.00012345, 0.00012346) == 5
     assert first_differing_digit(2.5, 2.5) is None
     assert first_differing_digit(1.5, -1.5) == 1 and first_differing_digit(9.99, 10.0) == 1
-
-
-def test_ordinal():
-    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == \
-        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]

@@ -208,3 +208,9 @@ def test_definitions_list_every_label_and_mark_the_absent():
     assert [line.split("**")[1] for line in lines] == list(LABELS)
     for line in lines:
         assert line.endswith("*(none here)*") == (line.split("**")[1] not in ("phase-code", "transient", "not-learned"))
+
+
+def test_describe_names_seed_source_setting_and_label():
+    row = ss.table(_clustered(["phase-code"], ["paper-setting"])).iloc[0]
+    assert ss.describe(row) == "seed 0 of the paper's setting (α 1, noise 0.1, tanh)"
+    assert ss.describe(row, "phase-code") == "seed 0 of the paper's setting (α 1, noise 0.1, tanh; phase-code)"

@@ -123,6 +123,7 @@ def test_chapter_numbers_of_a_small_table():
     assert p.paper_frac == 50.0 and p.paper_frac_learned == pytest.approx(200 / 3)
     assert (p.paper_lo, p.paper_hi) == tuple(100 * x for x in stats.fraction_ci(2, 4))
     assert (p.paper_n_fixed, p.paper_n_not_learned, p.other_min_n, p.other_max_n) == (1, 1, 2, 2)
+    assert p.other_n_text == "2"
     assert (p.n_phase_all, p.n_fixed_all, p.n_learned_all, p.max_epochs) == (2, 2, 4, 100)
     assert p.paper_fixed_text == "1 is a clean fixed-point solution"
     assert p.paper_other_learned_text == "0 networks learned it in other ways"
@@ -138,9 +139,10 @@ def test_chapter_numbers_of_a_small_table():
     assert (o.n_not_learned, o.n_mixed, o.n_not_z3, o.n_unclear, o.n_transient) == (2, 0, 0, 0, 0)
     assert (o.slow_alpha, o.slow_tau, o.trial_ms, o.trial_in_tau) == (0.5, 20.0, 500.0, 25.0)
     assert (o.slow_n, o.slow_learned, o.slow_epochs, o.paper_epochs) == (2, 1, 90.0, 60.0)
+    assert o.slow_learned_text == "1 of 2 slow networks"
     assert o.kick_dev_max == pytest.approx(1.0)  # kicks - offset: (0, 120, -120) and (0, -121, 120)
     assert (o.period_min, o.period_max, o.offset_min, o.offset_max) == (250.0, 300.0, 0.0, 10.0)
-    assert o.paper_period == 290.0 and o.paper_kicks == "green +0, purple +120, red -120"
+    assert o.paper_period == 290.0 and o.paper_kicks == "green 0, purple +120, red -120"
     f = stats.failed_networks(df)
     assert (f.n_failed, f.n_failed_cycle, f.failed_pmin, f.failed_pmax) == (2, 1, 120.0, 120.0)
 

@@ -41,7 +41,8 @@ import torch
 
 from .. import paper
 from ..model import CTRNN
-from ..numerics import first_differing_digit, jsonable, ordinal
+from ..numerics import first_differing_digit, jsonable
+from ..prose import ordinal
 from .code import phase_code_from_means
 from .cycle import fixed_point, free_run_dynamics
 from .phase import phase_reference, phase_response_curve

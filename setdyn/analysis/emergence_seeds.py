@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..numerics import jsonable
+from ..prose import capitalised, count_words
 from ..sweep.stats import fraction_ci
 from .emergence import SHIPPED, accepted, find_events
 
@@ -161,15 +162,15 @@ def statistics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return jsonable(out)
 
 
-def _count_words(k: int, n: int, thing: str) -> str:
-    """'all 5 phase codes', 'none of the 5 ...', '3 of the 5 ...': the quantifier chosen by the count."""
-    if n > 2 and k == n:
-        return f"all {n} {thing}"
-    if n <= 2:
-        return f"{k} of {n} {thing}"
-    if k == 0:
-        return f"none of the {n} {thing}"
-    return f"{k} of the {n} {thing}"
+def _learned_others_text(n: int, k: int, taxa: str) -> str:
+    """The sentence on runs that learned without a phase code: how many of the n oscillated (k) on the way."""
+    if n == 0:
+        return "No run learned the task without a phase code."
+    if n == 1:
+        return (f"The one run that learned the task without a phase code ({taxa}) "
+                f"{'oscillated' if k else 'never oscillated'} on the way.")
+    quant = "all" if k == n else "none" if k == 0 else str(k)
+    return f"Of the {n} runs that learned the task without a phase code ({taxa}), {quant} oscillated on the way."
 
 
 def seed_ranges(seeds: Sequence[int]) -> str:
@@ -220,21 +221,23 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return jsonable({f"seeds_{k}": v for k, v in {
         "n_seeds": n, "seed_list": seed_ranges([r["seed"] for r in records[1:]]), "n_codes": n_codes, "code_pct": 100 * st["phase_codes"]["fraction"],
         "code_lo": 100 * st["phase_codes"]["ci_low"], "code_hi": 100 * st["phase_codes"]["ci_high"],
-        "n_ns": ns["k"], "ns_words": _count_words(ns["k"], ns["n"], "phase codes"),
+        "n_ns": ns["k"], "ns_words": count_words(ns["k"], ns["n"], "phase codes"),
         "ns_lo": 100 * ns["ci_low"], "ns_hi": 100 * ns["ci_high"],
         "same_birth_word": "Yes" if n_codes and ns["k"] == n_codes else "Not always",
         "other_births": "; ".join(_birth_detail(r) for r in codes if r["events"]["bifurcation"] != NEIMARK_SACKER)
         or "none",
         "n_learned_others": len(others), "learned_others_osc": len(others_osc),
         "learned_others_taxa": ", ".join(sorted({str(r["taxon"]) for r in others})) or "none",
+        "learned_others_text": _learned_others_text(len(others), len(others_osc),
+                                                    ", ".join(sorted({str(r["taxon"]) for r in others}))),
         "birth_median": float(np.median(births)) if births else None,
         "birth_min": min(births) if births else None, "birth_max": max(births) if births else None,
         "accuracy_median": float(np.median(accs)) if accs else None,
         "lag_median": float(np.median(lags)) if lags else None,
-        "cba_k": cba["k"], "cba_n": cba["n"], "cba_words": _count_words(cba["k"], cba["n"], "seeds that reached it"),
+        "cba_k": cba["k"], "cba_n": cba["n"], "cba_words": count_words(cba["k"], cba["n"], "seeds that reached it"),
         "cba_lo": 100 * cba["ci_low"], "cba_hi": 100 * cba["ci_high"],
         "n_non_codes": st["non_codes"], "osc_k": osc["k"],
-        "osc_words": _count_words(osc["k"], osc["n"], "seeds that end without a phase code"),
+        "osc_words": capitalised(count_words(osc["k"], osc["n"], "seeds that end without a phase code")),
         "osc_lo": 100 * osc["ci_low"], "osc_hi": 100 * osc["ci_high"],
         "n_cycle_not_code": len(learned_cycles),
         "lead_median": float(np.median(leads)) if leads else None, "n_leads": len(leads),

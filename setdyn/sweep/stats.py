@@ -18,6 +18,7 @@ from scipy.stats import binomtest
 
 from ..analysis.mechanism import LEARNED_ACC
 from ..paper import COLORS, DT_MS, N_STEPS, PAPER_KICKS_DEG, PAPER_OSCILLATOR
+from ..prose import count, count_words, signed
 from .grid import PAPER_CELL
 from .table import LABELS, categories
 
@@ -102,11 +103,6 @@ def z3_deviation_deg(df: pd.DataFrame) -> np.ndarray:
     return np.abs((rel + 60.0) % 120.0 - 60.0).max(axis=1) if len(osc) else np.zeros(0)
 
 
-def count(n: int, one: str, many: str) -> str:
-    """'1 network is' / '3 networks are': a count with its noun and verb agreeing."""
-    return f"{n} {one if n == 1 else many}"
-
-
 def _nan_or(values: pd.Series, how: str) -> float:
     """float(values.<how>()) or nan for no values."""
     return float(getattr(values, how)()) if len(values) else float("nan")
@@ -141,6 +137,7 @@ class PaperSetting:
     book_seed: int
     book_period: float  #: ms
     other_max_n: int
+    other_n_text: str  #: "8" or "5 to 8": the networks in each other cell
     paper_n_not_learned: int
     paper_fixed_text: str
     paper_other_learned_text: str
@@ -170,6 +167,8 @@ def paper_setting(df: pd.DataFrame, book: dict[str, Any]) -> PaperSetting:
         n_fixed_all=int((df.label == "fixed-point").sum()), n_learned_all=int(learned(df).sum()),
         book_label=book["label"], book_seed=int(book["seed"]), book_period=float(book["period_ms"]),
         other_max_n=int(others.n.max()) if len(others) else 0,
+        other_n_text=(f"{others.n.min()}" if others.n.min() == others.n.max() else f"{others.n.min()} to {others.n.max()}")
+        if len(others) else "0",
         paper_n_not_learned=int((categories(rows) == "other: did not learn").sum()),
         paper_fixed_text=count(n_fixed, "is a clean fixed-point solution", "are clean fixed-point solutions"),
         paper_other_learned_text=count(n_learned_other, "network learned it another way",
@@ -233,6 +232,7 @@ class OtherMechanisms:
     trial_in_tau: float  #: the trial's length in units of the slow tau
     slow_n: int
     slow_learned: int
+    slow_learned_text: str  #: "all 24 slow networks", "20 of the 24 slow networks"
     slow_transient: int
     slow_epochs: float  #: median epochs of the slow learners
     paper_epochs: float  #: median epochs of the learners at the paper's setting
@@ -262,11 +262,12 @@ def other_mechanisms(df: pd.DataFrame) -> OtherMechanisms:
         n_transient=int((cat == "other: transient code").sum()),
         slow_alpha=slow_alpha, slow_tau=DT_MS / slow_alpha, trial_ms=N_STEPS * DT_MS,
         trial_in_tau=N_STEPS * slow_alpha, slow_n=len(slow), slow_learned=len(slow_ok),
+        slow_learned_text=count_words(len(slow_ok), len(slow), "slow networks"),
         slow_transient=int((categories(slow) == "other: transient code").sum()),
         slow_epochs=_nan_or(slow_ok.epochs, "median"), paper_epochs=_nan_or(paper_ok.epochs, "median"),
         kick_dev_max=float(dev.max()) if len(dev) else float("nan"),
         paper_period=PAPER_OSCILLATOR["period_ms"],
-        paper_kicks=", ".join(f"{name} {k:+.0f}" for name, k in zip(COLORS, PAPER_KICKS_DEG)),
+        paper_kicks=", ".join(f"{name} {signed(k)}" for name, k in zip(COLORS, PAPER_KICKS_DEG)),
         period_min=float(osc.period_ms.min()), period_max=float(osc.period_ms.max()),
         offset_min=float(osc.kick_common_offset_deg.min()), offset_max=float(osc.kick_common_offset_deg.max()))
 
