@@ -88,6 +88,21 @@ PAPER_OSCILLATOR: dict[str, Any] = {"amplitude": 7.0, "period_ms": 290.0, "offse
 #: Phase shifts of the automaton states (degrees), green, purple, red.
 PAPER_KICKS_DEG: tuple[float, float, float] = PAPER_OSCILLATOR["kicks_deg"]
 
+
+
+def prose_values() -> dict[str, Any]:
+    """The paper's reported values as the chapters' prose glues them (keys ``paper_*``): its oscillator's
+    amplitude, period (ms and s), offset, kick delay (ms) and kicks (signed text, degrees), and its rotation
+    of PC1-PC2 (degrees)."""
+    from .prose import signed
+
+    osc = PAPER_OSCILLATOR
+    return {"paper_amplitude": osc["amplitude"], "paper_period_ms": osc["period_ms"],
+            "paper_period_s": osc["period_ms"] / 1000, "paper_offset": osc["offset"],
+            "paper_kick_delay_ms": osc["kick_delay_ms"], "paper_rotation_deg": PAPER_ROTATION_DEG,
+            **{f"paper_kick_{name}": signed(k) for name, k in zip(COLORS, PAPER_KICKS_DEG)}}
+
+
 # --- when a trained network counts as solving the task ---------------------------
 #: Training stops (and a seed is accepted) once all three hold.
 ACCEPT: dict[str, float] = {"train_acc_noisy": 0.96, "test_acc_clean": 1.0, "fresh_acc_clean": 0.99}

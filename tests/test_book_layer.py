@@ -124,3 +124,12 @@ def test_the_latency_summary_reads_the_recorded_benchmark():
     assert "within one frame" in latency_summary({**rec, "controls": fast})["lat_verdict"]
     slow = {**fast, "oscillator: amplitude": {"median_ms": 40.0, "p90_ms": 50.0, "cpu_ms": 30.0}}
     assert "2.4 frames" in latency_summary({**rec, "controls": slow})["lat_verdict"]
+
+
+def test_the_seed_search_sentence_counts_the_seeds_tried():
+    from setdyn.book.chapters import seed_search_text
+
+    assert seed_search_text(0, 1) == ("Seed 0, the first seed tried, met the rule with a slow limit cycle as its "
+                                      "input-free dynamics")
+    assert seed_search_text(7, 8) == ("Seed 7 was the first of the 8 seeds tried that met the rule with a slow "
+                                      "limit cycle as its input-free dynamics")

@@ -28,3 +28,12 @@ def test_signed_writes_zero_without_a_sign():
 
 def test_capitalised_only_touches_the_first_letter():
     assert capitalised("all 18 seeds of SET") == "All 18 seeds of SET" and capitalised("") == ""
+
+
+def test_the_papers_values_for_the_prose_are_its_constants():
+    from setdyn import paper
+
+    v = paper.prose_values()
+    assert (v["paper_amplitude"], v["paper_period_ms"], v["paper_offset"]) == (7.0, 290.0, 1.5)
+    assert v["paper_period_s"] == 0.29 and v["paper_rotation_deg"] == paper.PAPER_ROTATION_DEG
+    assert [v[f"paper_kick_{c}"] for c in paper.COLORS] == ["0", "+120", "-120"]
