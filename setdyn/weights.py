@@ -73,6 +73,7 @@ class WeightFileError(ValueError):
 
 
 def expected_shapes(n: int, d: int) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes of a network of n units with d-dimensional colour inputs."""
     return {"J": (n, n), "B": (n, d), "b": (n,), "W": (1, n), "b_out": (1,), "x0": (n,), "colors": (3, d)}
 
 
@@ -81,6 +82,7 @@ class FolderLocked(WeightFileError):
 
 
 def sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

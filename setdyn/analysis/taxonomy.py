@@ -328,18 +328,22 @@ def classify(model: Any, cfg: Any = None, accuracy: dict[str, float] | None = No
 # the rule
 # ------------------------------------------------------------------------------------------------------------
 def is_hexagon(g: PointGeometry) -> bool:
+    """Six stable points in a plane at the corners of a near-regular hexagon (the thresholds above)."""
     return (g.n_points == 6 and g.plane_fraction is not None and g.plane_fraction >= PLANAR_MIN
             and g.hexagon_gap_error is not None and g.hexagon_gap_error <= HEXAGON_MAX_GAP_ERROR
             and g.hexagon_radius_cv is not None and g.hexagon_radius_cv <= HEXAGON_MAX_RADIUS_CV)
 
 
 def is_lattice(g: PointGeometry) -> bool:
+    """Enough stable points in a plane on a 2-D grid, at least two lattice steps along each vector."""
     return (g.n_points >= LATTICE_MIN_POINTS and g.plane_fraction is not None and g.plane_fraction >= PLANAR_MIN
             and g.lattice_error is not None and g.lattice_error <= LATTICE_MAX_ERROR
             and g.lattice_extent is not None and min(g.lattice_extent) >= 2)
 
 
 def is_line(s: SlowGeometry) -> bool:
+    """A continuum of slow points along one curve: enough of them, mostly along one direction, long and
+    without a wide gap (the thresholds above)."""
     return (s.n_slow >= LINE_MIN_POINTS and s.pc1_fraction is not None and s.pc1_fraction >= LINE_PC1_MIN
             and s.max_gap is not None and s.max_gap <= LINE_MAX_GAP
             and s.extent is not None and s.extent >= LINE_MIN_EXTENT)

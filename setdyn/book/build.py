@@ -143,6 +143,8 @@ def _digest(root: Path, files) -> str:
 
 
 def fingerprints(root: Path = ROOT) -> dict[str, str]:
+    """SHA-256 digests of what the chapters' results depend on ("execute": the package's code and data and
+    requirements.txt) and of what only changes how pages look ("render": the Sphinx extension, static files)."""
     pkg = _package_files(root)
     execute = [p for p in pkg if p.relative_to(root).as_posix() not in RENDER_ONLY]
     execute += [root / "requirements.txt"] if (root / "requirements.txt").exists() else []

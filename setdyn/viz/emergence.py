@@ -23,7 +23,7 @@ import hashlib
 import itertools
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from .. import paper, task
 from ..analysis import activation, free_trajectory, training_pca
 from ..model import CTRNN
 from ..display import HTMLFragment
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 JS_DIR = Path(__file__).parent / "js"
 #: The three example trials (sequence, as in the paper's Fig. 3: invalid, no input, valid).
@@ -136,7 +139,8 @@ def scrubber_data(models: Sequence[CTRNN], index: dict[str, Any], rows: Sequence
     }
 
 
-def timeline_figure(rows: Sequence[dict[str, Any]], events: dict[str, Any], history: dict[str, list[float]]):
+def timeline_figure(rows: Sequence[dict[str, Any]], events: dict[str, Any],
+                    history: dict[str, list[float]]) -> go.Figure:
     """The three events on one time axis (plotly figure): per snapshot the leading eigenvalue modulus at
     the central fixed point (top, with |lambda| = 1), and below the run's noise-free accuracy on fresh
     onsets and noisy training accuracy with the snapshots' Z3 agreement (fraction of the 27 test
@@ -188,7 +192,7 @@ EVENT_MARKS = (("birth_epoch", "cycle born (first snapshot)", "circle-open", "#d
                ("accuracy_epoch", "paper's accuracy", "star", "#1f77b4"))
 
 
-def seeds_figure(records: Sequence[dict[str, Any]]):
+def seeds_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
     """Every seed's training on one log time axis (plotly figure), one row per seed, grouped by the final
     network's taxonomy label: grey dots at snapshots with a fixed point, red dots where the input-free
     run is a limit cycle, and the events (`find_events`) as markers. Records from
@@ -229,7 +233,7 @@ def seeds_figure(records: Sequence[dict[str, Any]]):
     return fig
 
 
-def prediction_figure(curves: dict[str, list[float]]):
+def prediction_figure(curves: dict[str, list[float]]) -> go.Figure:
     """Which early sign names the final mechanism (plotly figure): the fraction of seeds whose final
     mechanism (phase code or not) each rule gets right at each epoch: "a limit cycle now" and "the paper's
     accuracy now" (`setdyn.analysis.emergence_seeds.prediction_curves`)."""

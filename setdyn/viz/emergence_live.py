@@ -10,7 +10,7 @@ outputs z(t), the eigenvalues with the unit circle, and the colours' kicks.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -19,11 +19,14 @@ from ..analysis import training_pca
 from ..model import CTRNN
 from .emergence import EXAMPLES, example_codes, scrubber_data, scrubber_html, snapshot_frame
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 #: Line colours of the three example trials (invalid, no input, valid).
 EXAMPLE_COLOURS = ("#d62728", "#7f7f7f", "#2ca02c")
 
 
-def frame_figure(frame: dict[str, Any], epoch: int):
+def frame_figure(frame: dict[str, Any], epoch: int) -> go.Figure:
     """The four panels of one frame (plotly figure; the traces keep their order from frame to frame; data
     as plain lists, which a FigureWidget keeps as they are)."""
     import plotly.graph_objects as go

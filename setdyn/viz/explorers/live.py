@@ -8,7 +8,7 @@ model, and the functions a chapter calls to show an explorer in both places.
 from __future__ import annotations
 
 import html
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from ...model import CTRNN
 from .data import NOISE_TRIALS, TRIAL_MS, VALID_TOLERANCE_DEG, explorer_network, explorer_params, onsets_to_steps, trial_from
 from .plots import VERDICT_HEX, network_explorer_figure, oscillator_explorer_figure
 from .static import ExplorerHTML, network_explorer_html, oscillator_explorer_html
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
 
 
 def _mark(ok: bool) -> str:
@@ -130,7 +133,7 @@ def _update_figure(fig: Any, new: dict) -> None:
 def oscillator_explorer_widget(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGR",
                                onsets: Sequence[int] | None = None, params: dict[str, Any] | None = None,
                                presets: dict[str, dict[str, Any]] | None = None, train_seed: int | None = None,
-                               angle_deg: float | None = None):
+                               angle_deg: float | None = None) -> widgets.VBox:
     """The oscillator explorer as ipywidgets (live kernel): same controls as the static version.
 
     Returns an ``ipywidgets.VBox`` with extra attributes: ``figure`` (plotly FigureWidget),
@@ -206,7 +209,7 @@ def oscillator_explorer_widget(model: CTRNN | None = None, *, sequence: str | Se
 def network_explorer_widget(model: CTRNN | None = None, *, sequence: str | Sequence[int] = "PGR",
                             onsets: Sequence[int] | None = None, noise_std: float = 0.1, seed: int = 0,
                             noise_trials: int = NOISE_TRIALS, train_seed: int | None = None,
-                            angle_deg: float | None = None):
+                            angle_deg: float | None = None) -> widgets.VBox:
     """The network explorer as ipywidgets (live kernel), simulating with setdyn.model.
 
     Returns an ``ipywidgets.VBox`` with extra attributes: ``figure`` (FigureWidget),

@@ -52,6 +52,7 @@ def sample_times(n_steps: int = task.N_STEPS) -> np.ndarray:
 
 
 def apply_layout(fig: go.Figure, height: int, **kw: Any) -> go.Figure:
+    """The book's look on a figure: template, font, margins (px) and `height` (px); `kw` go to update_layout."""
     margin = kw.pop("margin", {"l": 60, "r": 20, "t": 50, "b": 50})
     fig.update_layout(template=TEMPLATE, height=height, font=FONT, margin=margin,
                       **kw)
