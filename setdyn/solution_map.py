@@ -211,6 +211,13 @@ def examples_block(data: dict[str, Any], models: Sequence[Any]) -> dict[str, Any
 KNN_CLEAR, KNN_WEAK = 0.01, 0.1
 
 
+def setting_text(n: int, total: int) -> str:
+    """How many of the `make paper-setting` seeds the map holds, in words."""
+    if n >= total:
+        return f"all {total} further seeds"
+    return f"{n if n else 'none yet'} of the {total} further seeds"
+
+
 def summary(data: dict[str, Any]) -> dict[str, Any]:
     """The chapter's numbers and the words they choose (keys prefixed ``map_``)."""
     from collections import Counter
@@ -229,8 +236,8 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
         "map_followup_total": PRESETS["followup"].size, "map_n_paper": by_source["paper"],
         "map_grid_status": "in full" if by_source["followup"] >= PRESETS["followup"].size else "so far",
         "map_n_setting": by_source["paper-setting"],
-        "map_setting_count": str(by_source["paper-setting"]) if by_source["paper-setting"] else "none yet",
         "map_setting_total": PRESETS["paper-setting"].size,
+        "map_setting_text": setting_text(by_source["paper-setting"], PRESETS["paper-setting"].size),
         "map_paper_text": ("the paper's own network" if by_source["paper"] else
                            "not the paper's own network (its files were not at hand)"),
         "map_labels_text": ", ".join(f"{counts[lab]} {lab}" for lab in sorted(order, key=lambda lab: -counts[lab])),
