@@ -79,6 +79,9 @@ FIGURE_BOXES_JS = """() => [...document.querySelectorAll('.plotly-graph-div')].m
         // subplot titles and other labels placed outside any plot area (paper coordinates)
         if (a.xref === 'paper' && a.yref === 'paper') boxes.push(box(el.querySelector('.annotation-text-g') || el, 'label "' + (a.text || '').slice(0, 30) + '"'));
     });
+    // axis titles (not a colour bar's, which sits on its plot by design)
+    gd.querySelectorAll('.infolayer text[class^="x"][class$="title"], .infolayer text[class^="y"][class$="title"]')
+        .forEach(el => el.closest('.colorbar') || boxes.push(box(el, 'axis title "' + (el.textContent || '').slice(0, 30) + '"')));
     const f = gd.querySelector('.main-svg').getBoundingClientRect();
     return {id: gd.id, boxes: boxes.filter(Boolean), frame: {x0: f.left, y0: f.top, x1: f.right, y1: f.bottom}};
 })"""
@@ -113,33 +116,39 @@ BUTTON_CONTRAST_JS = """() => {
 }"""
 
 
-def overlaps(boxes: list[dict], tol: float = 2.0) -> list[str]:
-    """Pairs of boxes that overlap by more than ``tol`` px in both directions (plot areas may touch)."""
+def overlaps(boxes: list[dict], tol: float = 2.0, text_tol: float = 4.0) -> list[str]:
+    """Pairs of boxes that overlap by more than ``tol`` px in both directions (plot areas may touch); an axis
+    title's box holds its line's ascent and descent, so a pair with one may overlap by ``text_tol`` px."""
     found = []
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
             if a["what"].startswith("plot area") and b["what"].startswith("plot area"):
                 continue  # overlaid axes share a plot area
+            t = text_tol if "axis title" in a["what"] + b["what"] else tol
             dx = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
             dy = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
-            if dx > tol and dy > tol:
+            if dx > t and dy > t:
                 found.append(f"{a['what']} / {b['what']} ({dx:.0f} x {dy:.0f} px)")
     return found
 
 
 def clipped(boxes: list[dict], frame: dict, tol: float = 2.0) -> list[str]:
-    """Titles and labels that stick out of their figure by more than ``tol`` px (the figure clips them)."""
+    """Titles, labels, axis titles and legends that stick out of their figure by more than ``tol`` px (the
+    figure clips them)."""
     return [f"{b['what']} cut off by the figure's edge" for b in boxes
-            if (b["what"] == "title" or b["what"].startswith("label"))
+            if (b["what"] in ("title", "legend") or b["what"].startswith(("label", "axis title")))
             and (b["x0"] < frame["x0"] - tol or b["y0"] < frame["y0"] - tol
                  or b["x1"] > frame["x1"] + tol or b["y1"] > frame["y1"] + tol)]
 
 
-def test_clipped_finds_a_label_above_the_figure():
+def test_clipped_finds_a_label_above_the_figure_and_an_axis_title_past_its_side():
     frame = {"x0": 0, "y0": 100, "x1": 390, "y1": 600}
     top = {"what": 'label "tanh networks"', "x0": 150, "y0": 92, "x1": 250, "y1": 108}
     inside = {"what": 'label "relu networks"', "x0": 150, "y0": 300, "x1": 250, "y1": 316}
-    assert clipped([top, inside], frame) == ['label "tanh networks" cut off by the figure\'s edge']
+    side = {"what": 'axis title "phase codes (% of the setting"', "x0": 80, "y0": 560, "x1": 398, "y1": 578}
+    assert clipped([top, inside, side], frame) == ['label "tanh networks" cut off by the figure\'s edge',
+                                                   'axis title "phase codes (% of the setting" cut off by the '
+                                                   'figure\'s edge']
 
 
 def test_overlaps_finds_an_overlap():
@@ -147,6 +156,8 @@ def test_overlaps_finds_an_overlap():
     b = {"what": "mode bar", "x0": 90, "y0": 5, "x1": 150, "y1": 30}
     c = {"what": "legend", "x0": 0, "y0": 21, "x1": 80, "y1": 40}
     assert overlaps([a, b]) and not overlaps([a, c])
+    x_title = {"what": 'axis title "PC1"', "x0": 10, "y0": 37, "x1": 40, "y1": 55}  # 3 px into the legend
+    assert not overlaps([c, x_title]) and overlaps([c, dict(x_title, y0=33)])
 
 
 def _load(guarded_page, book_server, page_name, size, dark):

@@ -118,7 +118,7 @@ def figure_gallery(data: pd.DataFrame, titles: dict[str, str] | None = None, col
     cols = min(cols, max(1, len(ids)))
     nrows = math.ceil(len(ids) / cols)
     names = [titles.get(i, f"{i} ({data.loc[data.id == i, 'label'].iloc[0]})") for i in ids]
-    fig = make_subplots(rows=nrows, cols=cols, subplot_titles=names, horizontal_spacing=0.06,
+    fig = make_subplots(rows=nrows, cols=cols, subplot_titles=names, horizontal_spacing=0.08,
                         vertical_spacing=vertical_spacing)
     shown: set[str] = set()
 

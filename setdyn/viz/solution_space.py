@@ -104,7 +104,7 @@ def figure_cell_phase(cells: pd.DataFrame) -> go.Figure:
         fig.add_annotation(y=y, x=100, text="paper's setting", showarrow=False, xanchor="right", yshift=11,
                            font=dict(size=10, color="#6b5a2e"))
     _setting_axis(fig)
-    fig.update_xaxes(title_text="phase codes (% of the setting's networks)", range=[-3, 103])
+    fig.update_xaxes(title_text="phase codes (% of networks)", range=[-3, 103])
     fig.update_layout(template=TEMPLATE, font=FONT, height=420, margin=dict(t=20, b=20, l=10, r=10),
                       scattermode="group", scattergap=0.5,
                       legend=dict(orientation="h", y=-0.18, yanchor="top", traceorder="reversed"))

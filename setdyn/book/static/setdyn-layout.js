@@ -9,7 +9,7 @@
   var NARROW_PX = 640;
   var PANEL_PX = 290;       /* height of one stacked panel's plot area */
   var GAP_PX = 84;          /* room between stacked panels for a title and axis labels */
-  var LEGEND_GAP_PX = 64;  /* from the bottom of the plot area to the legend (ticks + axis title) */
+  var LEGEND_GAP_PX = 84;  /* from the bottom of the plot area to the legend (ticks + axis title) */
   var SLIDER_PX = 120;     /* a plotly slider with its label, below the axis */
   var CHAR_PX = 7.2;        /* average width of a title character at 13-14 px */
 
@@ -102,10 +102,17 @@
     if (stacked) {
       ps.sort(function (a, b) { return (b.y[1] - a.y[1]) || (a.x[0] - b.x[0]); });
       var n = ps.length;
-      newPlotH = n * PANEL_PX + (n - 1) * GAP_PX;
+      /* a subplot title that wraps to more lines needs more room between panels: 18 px a line */
+      var titleExtra = 18 * (Math.max.apply(null, [1].concat((full.annotations || []).filter(function (a) {
+        return a.text && a.xref === "paper" && a.yref === "paper";
+      }).map(function (a) {
+        return String(wrap(a.text, Math.floor(maxChars * 0.85))).split(/<br\s*\/?>/i).length;
+      }))) - 1);
+      var gap = GAP_PX + titleExtra;
+      newPlotH = n * PANEL_PX + (n - 1) * gap;
       var unit = 1 / newPlotH;
       ps.forEach(function (p, i) {
-        var top = 1 - i * (PANEL_PX + GAP_PX) * unit;
+        var top = 1 - i * (PANEL_PX + gap) * unit;
         var dom = { x: [0, 1], y: [Math.max(0, top - PANEL_PX * unit), top] };
         cells.push({ from: p, to: dom });
         if (p.kind === "xy") {
@@ -149,8 +156,17 @@
       /* below the x axis title, in paper units of the new plot height (plotly then grows the margin) */
       upd["legend.yref"] = "paper"; upd["legend.y"] = -LEGEND_GAP_PX / newPlotH; upd["legend.yanchor"] = "top";
     }
-    var nLegend = legend ? (gd._fullData || []).filter(function (t) { return t.showlegend && t.visible !== false; }).length : 0;
-    var legendPx = legend ? 26 * Math.ceil(nLegend / 2) + 10 : 0;
+    /* the legend's rows: plotly wraps its items to the figure's width (about 40 px + 7 px a character each) */
+    var names = legend ? (gd._fullData || []).filter(function (t) { return t.showlegend && t.visible !== false; })
+      .map(function (t) { return String(t.name || ""); }) : [];
+    var avail = (gd.clientWidth || 390) - 20, rows = names.length ? 1 : 0, rowX = 0;
+    names.forEach(function (nm) {
+      var w = 40 + 7 * nm.replace(/<[^>]*>/g, "").length;
+      if (rowX > 0 && rowX + w > avail) { rows += 1; rowX = 0; }
+      rowX += w;
+    });
+    /* below the plot: the gap for ticks and axis title, then the rows (what the bottom margin does not hold) */
+    var legendPx = legend ? LEGEND_GAP_PX - 50 + 22 * rows + 10 : 0;
     var sliderPx = SLIDER_PX * (full.sliders || []).length;
     /* room for the top panel's title: 34 px for one line, 18 px more for each further line */
     var titleLines = stacked ? Math.max.apply(null, [wrappedLines].concat((full.annotations || []).map(function (a) {
