@@ -89,7 +89,6 @@ PAPER_OSCILLATOR: dict[str, Any] = {"amplitude": 7.0, "period_ms": 290.0, "offse
 PAPER_KICKS_DEG: tuple[float, float, float] = PAPER_OSCILLATOR["kicks_deg"]
 
 
-
 def prose_values() -> dict[str, Any]:
     """The paper's reported values as the chapters' prose glues them (keys ``paper_*``): its oscillator's
     amplitude, period (ms and s), offset, kick delay (ms) and kicks (signed text, degrees), and its rotation

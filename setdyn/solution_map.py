@@ -30,6 +30,7 @@ from typing import Any, Sequence
 from . import validate
 from .errors import CliError
 from .output import write_json
+from .prose import count_words
 from .viz.solution_map import MAP_FILE, encode_detail
 
 ROOT = Path(__file__).resolve().parent
@@ -211,13 +212,6 @@ def examples_block(data: dict[str, Any], models: Sequence[Any]) -> dict[str, Any
 KNN_CLEAR, KNN_WEAK = 0.01, 0.1
 
 
-def setting_text(n: int, total: int) -> str:
-    """How many of the `make paper-setting` seeds the map holds, in words."""
-    if n >= total:
-        return f"all {total} further seeds"
-    return f"{n if n else 'none yet'} of the {total} further seeds"
-
-
 def summary(data: dict[str, Any]) -> dict[str, Any]:
     """The chapter's numbers and the words they choose (keys prefixed ``map_``)."""
     from collections import Counter
@@ -237,7 +231,7 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
         "map_grid_status": "in full" if by_source["followup"] >= PRESETS["followup"].size else "so far",
         "map_n_setting": by_source["paper-setting"],
         "map_setting_total": PRESETS["paper-setting"].size,
-        "map_setting_text": setting_text(by_source["paper-setting"], PRESETS["paper-setting"].size),
+        "map_setting_text": count_words(by_source["paper-setting"], PRESETS["paper-setting"].size, "further seeds"),
         "map_paper_text": ("the paper's own network" if by_source["paper"] else
                            "not the paper's own network (its files were not at hand)"),
         "map_labels_text": ", ".join(f"{counts[lab]} {lab}" for lab in sorted(order, key=lambda lab: -counts[lab])),

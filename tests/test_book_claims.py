@@ -18,6 +18,7 @@ import pytest
 from setdyn import paper, task, weights
 from setdyn.book.build import glue_file, notebook_chapters
 from setdyn.book.glued import glued_values
+from setdyn.prose import count_words
 
 from conftest import ROOT
 
@@ -197,9 +198,7 @@ def test_chapter_7_map_numbers_are_the_shipped_maps(glued):
     counts = Counter(n["taxon"] for n in nets)
     assert g["map_n"] == len(nets) == 1 + g["map_n_seeds"] + g["map_n_followup"] + g["map_n_setting"] + g["map_n_paper"]
     assert g["map_n_setting"] == sum(n["source"] == "paper-setting" for n in nets)
-    assert g["map_setting_text"] == (f"all {g['map_setting_total']} further seeds"
-                                     if g["map_n_setting"] >= g["map_setting_total"] else
-                                     f"{g['map_n_setting'] or 'none yet'} of the {g['map_setting_total']} further seeds")
+    assert g["map_setting_text"] == count_words(g["map_n_setting"], g["map_setting_total"], "further seeds")
     assert (g["map_n_paper"] == 1) == (g["map_paper_text"] == "the paper's own network")
     assert (g["map_n_followup"] == g["map_followup_total"]) == (g["map_grid_status"] == "in full")
     assert g["map_n_seeds"] == 31 and g["map_followup_total"] == 90

@@ -182,9 +182,9 @@ def test_seed_ranges_are_written_as_the_command_line_reads_them(seeds, text):
     (0, 0, "No run learned the task without a phase code."),
     (1, 1, "The one run that learned the task without a phase code (fixed-points) oscillated on the way."),
     (1, 0, "The one run that learned the task without a phase code (fixed-points) never oscillated on the way."),
-    (3, 3, "Of the 3 runs that learned the task without a phase code (fixed-points), all oscillated on the way."),
-    (3, 0, "Of the 3 runs that learned the task without a phase code (fixed-points), none oscillated on the way."),
-    (3, 2, "Of the 3 runs that learned the task without a phase code (fixed-points), 2 oscillated on the way.")])
+    (3, 3, "All 3 runs that learned the task without a phase code (fixed-points) oscillated on the way."),
+    (3, 0, "None of the 3 runs that learned the task without a phase code (fixed-points) oscillated on the way."),
+    (3, 2, "2 of the 3 runs that learned the task without a phase code (fixed-points) oscillated on the way.")])
 def test_the_sentence_on_runs_that_learned_another_way_follows_the_counts(n, k, text):
     assert es._learned_others_text(n, k, "fixed-points") == text
 

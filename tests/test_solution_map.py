@@ -134,11 +134,3 @@ def test_alt_text_wraps_the_map_for_screen_readers():
     assert not str(map_html(data)).startswith('<div class="setdyn-figure"')
     with pytest.raises(ValueError, match="alt"):
         map_html(data, alt="  ")
-
-
-def test_the_paper_setting_count_in_words():
-    from setdyn.solution_map import setting_text
-
-    assert setting_text(0, 240) == "none yet of the 240 further seeds"
-    assert setting_text(133, 240) == "133 of the 240 further seeds"
-    assert setting_text(240, 240) == "all 240 further seeds"

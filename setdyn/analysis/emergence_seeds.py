@@ -169,8 +169,7 @@ def _learned_others_text(n: int, k: int, taxa: str) -> str:
     if n == 1:
         return (f"The one run that learned the task without a phase code ({taxa}) "
                 f"{'oscillated' if k else 'never oscillated'} on the way.")
-    quant = "all" if k == n else "none" if k == 0 else str(k)
-    return f"Of the {n} runs that learned the task without a phase code ({taxa}), {quant} oscillated on the way."
+    return f"{capitalised(count_words(k, n, 'runs that learned the task without a phase code'))} ({taxa}) oscillated on the way."
 
 
 def seed_ranges(seeds: Sequence[int]) -> str:
@@ -215,6 +214,7 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     learned_cycles = [r for r in records if not is_phase_code(r) and r["snapshots"][-1]["kind"] == "limit cycle"]
     others = [r for r in records if learned(r) and not is_phase_code(r)]
     others_osc = [r for r in others if any(x["kind"] == "limit cycle" for x in r["snapshots"])]
+    others_taxa = ", ".join(sorted({str(r["taxon"]) for r in others}))
     first = st["first_right"]
     leads = [first[str(r["seed"])]["accuracy"] - first[str(r["seed"])]["cycle"] for r in codes
              if first[str(r["seed"])]["accuracy"] is not None and first[str(r["seed"])]["cycle"] is not None]
@@ -227,9 +227,8 @@ def chapter_numbers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "other_births": "; ".join(_birth_detail(r) for r in codes if r["events"]["bifurcation"] != NEIMARK_SACKER)
         or "none",
         "n_learned_others": len(others), "learned_others_osc": len(others_osc),
-        "learned_others_taxa": ", ".join(sorted({str(r["taxon"]) for r in others})) or "none",
-        "learned_others_text": _learned_others_text(len(others), len(others_osc),
-                                                    ", ".join(sorted({str(r["taxon"]) for r in others}))),
+        "learned_others_taxa": others_taxa or "none",
+        "learned_others_text": _learned_others_text(len(others), len(others_osc), others_taxa),
         "birth_median": float(np.median(births)) if births else None,
         "birth_min": min(births) if births else None, "birth_max": max(births) if births else None,
         "accuracy_median": float(np.median(accs)) if accs else None,

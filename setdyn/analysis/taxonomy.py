@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from ..model import float64_copy
-from .cycle import FreeRunDynamics, fixed_point, free_run_dynamics
+from ..paper import DT_MS, FRESH_DRAWS
+from .cycle import MIN_PERIOD_MS, FreeRunDynamics, fixed_point, free_run_dynamics
 from .mechanism import LEARNED_ACC, ON_FIXED_POINTS_MIN, PURITY_MIN
 from .simulate import DynamicalSystem, input_table, jacobians, single_thread, state_dtype
 
@@ -70,20 +71,24 @@ LINE_MAX_GAP = 0.25
 #: are not a line: the shipped network's span 1.4%).
 LINE_MIN_EXTENT = 0.1
 
-#: What each label means (one sentence each, for the book's definitions).
+#: What each label means (one sentence each, for the book's definitions), written from the thresholds above.
 DEFINITIONS: dict[str, str] = {
-    "not-learned": f"did not learn the task: noise-free accuracy on 27 × 20 fresh onset draws below {LEARNED_ACC:.0%}.",
-    "phase-code": "the input-free network runs a limit cycle (period ≥ 80 ms) and each colour shifts its phase so "
-                  "that a Z3 automaton of 0 and ±120 degree kicks predicts the end phase of all 27 inputs.",
-    "star": "star-like fast oscillation: the free run ends on a cycle of 3 or 4 steps (30-40 ms), a few points "
-            "visited in turn.",
-    "hexagon": "six stable fixed points in a plane, at the corners of a near-regular hexagon (angular gaps within "
-               "15 degrees of 60, radii within 20%).",
-    "lattice": "six or more stable fixed points in a plane on a 2-D grid: each is a whole-number combination of "
-               "two lattice vectors (within 0.15 lattice units).",
-    "line-attractor": "a continuum of slow points (|F(x) - x| < 0.1% of the state scale) along a curve: their first "
-                      "principal component holds ≥ 90% of their variance, they span ≥ 10% of the state scale, "
-                      "with no gap wider than a quarter of the span of their central 90%.",
+    "not-learned": f"did not learn the task: noise-free accuracy on 27 × {FRESH_DRAWS} fresh onset draws below "
+                   f"{LEARNED_ACC:.0%}.",
+    "phase-code": f"the input-free network runs a limit cycle (period ≥ {MIN_PERIOD_MS:.0f} ms) and each colour shifts "
+                  "its phase so that a Z3 automaton of 0 and ±120 degree kicks predicts the end phase of all 27 inputs.",
+    "star": f"star-like fast oscillation: the free run ends on a cycle of "
+            f"{' or '.join(str(k) for k in STAR_PERIOD_STEPS)} steps "
+            f"({'-'.join(f'{k * DT_MS:.0f}' for k in STAR_PERIOD_STEPS)} ms), a few points visited in turn.",
+    "hexagon": f"six stable fixed points in a plane, at the corners of a near-regular hexagon (angular gaps within "
+               f"{HEXAGON_MAX_GAP_ERROR * 60:.0f} degrees of 60, radii with a coefficient of variation of at most "
+               f"{HEXAGON_MAX_RADIUS_CV:.0%}).",
+    "lattice": f"{LATTICE_MIN_POINTS} or more stable fixed points in a plane on a 2-D grid: each is a whole-number "
+               f"combination of two lattice vectors (within {LATTICE_MAX_ERROR:g} lattice units).",
+    "line-attractor": f"a continuum of at least {LINE_MIN_POINTS} slow points (|F(x) - x| < {SLOW_REL:.1%} of the "
+                      f"state scale) along a curve: their first principal component holds ≥ {LINE_PC1_MIN:.0%} of "
+                      f"their variance, they span ≥ {LINE_MIN_EXTENT:.0%} of the state scale, with no gap wider than "
+                      f"{LINE_MAX_GAP:g} of the span of their central 90%.",
     "fixed-points": f"two or more stable fixed points (neither hexagon nor lattice) onto which ≥ "
                     f"{ON_FIXED_POINTS_MIN:.0%} of trial end states relax, each point's basin holding one answer "
                     f"(purity ≥ {PURITY_MIN:g}).",

@@ -98,17 +98,18 @@
     var plotH = full.height - mt - mb;
     var newPlotH = plotH;
     var cells = [];
-    var wrappedLines = 1;  /* the most lines a subplot title takes once wrapped to the phone's width */
+    var titleChars = Math.floor(maxChars * 0.85);  /* a stacked panel's title wraps at this many characters */
+    /* the most lines a subplot title takes once wrapped to the phone's width */
+    var wrappedLines = stacked ? Math.max.apply(null, [1].concat((full.annotations || []).filter(function (a) {
+      return a.text && a.xref === "paper" && a.yref === "paper";
+    }).map(function (a) {
+      return String(wrap(a.text, titleChars)).split(/<br\s*\/?>/i).length;
+    }))) : 1;
     if (stacked) {
       ps.sort(function (a, b) { return (b.y[1] - a.y[1]) || (a.x[0] - b.x[0]); });
       var n = ps.length;
       /* a subplot title that wraps to more lines needs more room between panels: 18 px a line */
-      var titleExtra = 18 * (Math.max.apply(null, [1].concat((full.annotations || []).filter(function (a) {
-        return a.text && a.xref === "paper" && a.yref === "paper";
-      }).map(function (a) {
-        return String(wrap(a.text, Math.floor(maxChars * 0.85))).split(/<br\s*\/?>/i).length;
-      }))) - 1);
-      var gap = GAP_PX + titleExtra;
+      var gap = GAP_PX + 18 * (wrappedLines - 1);
       newPlotH = n * PANEL_PX + (n - 1) * gap;
       var unit = 1 / newPlotH;
       ps.forEach(function (p, i) {
@@ -139,11 +140,7 @@
           } else {
             upd[kind + "[" + j + "].x"] = mapInto(a.x, cell.from.x, cell.to.x);
             upd[kind + "[" + j + "].y"] = mapInto(a.y, cell.from.y, cell.to.y);
-            if (kind === "annotations" && a.text) {
-              var wrapped = wrap(a.text, Math.floor(maxChars * 0.85));
-              upd["annotations[" + j + "].text"] = wrapped;
-              wrappedLines = Math.max(wrappedLines, String(wrapped).split(/<br\s*\/?>/i).length);
-            }
+            if (kind === "annotations" && a.text) upd["annotations[" + j + "].text"] = wrap(a.text, titleChars);
           }
         });
       });
